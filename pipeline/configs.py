@@ -1,0 +1,186 @@
+"""The single source of configuration for both runners.
+
+``local_runner.py`` and ``kubeflow_runner.py`` build a :class:`PipelineConfig`
+from the same defaults and the same command-line flags (:func:`add_cli_flags`
+/ :func:`from_cli`), so a pipeline compiled for Kubeflow is the pipeline that
+was tried on a laptop.  Training hyper-parameters live in the embedded
+:class:`trainer.task_config.TrainerConfig`, which travels to Transform and the
+Trainer as ``custom_config``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+# Keras 2 (tf_keras) everywhere: TFX 1.16's Transform/Trainer/TFMA stack needs
+# Keras-2 SavedModels.  Set before anything imports TensorFlow.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+from trainer.task_config import BACKBONES, AugmentationConfig, TrainerConfig  # noqa: E402
+
+TASKS = ("classification", "segmentation")
+DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+
+
+def code_version() -> str:
+    """Hash of the trainer package's sources (see ``TrainerConfig.code_version``)."""
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).resolve().parent.parent / "trainer").glob("*.py")):
+        if not path.name.endswith("_test.py"):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@dataclasses.dataclass
+class PipelineConfig:
+    """Everything that defines one pipeline run; defaults train on the embedded digits."""
+
+    trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
+    pipeline_name: str = ""  # derived from the task when empty
+
+    # --- data -------------------------------------------------------------
+    #: Class-per-folder image dir, CSV manifest or TFRecord dir; None = embedded digits.
+    data: Optional[str] = None
+    eval_fraction: float = 0.2
+    split_seed: int = 0
+
+    # --- training length (TFX train_args / eval_args) ------------------------
+    train_steps: int = 500
+    eval_steps: int = 20
+
+    # --- evaluation / blessing ---------------------------------------------
+    #: Blessing needs at least this accuracy on the eval split.
+    min_accuracy: float = 0.9
+    #: ... and at most this drop in accuracy against the last blessed model.
+    max_accuracy_drop: float = 0.01
+    top_k: int = 3
+
+    # --- where things go ------------------------------------------------------
+    output_dir: str = "outputs"
+    #: Pushed models land in <serving_dir>/<version>; default <output_dir>/serving_model/<name>.
+    serving_dir: Optional[str] = None
+    enable_cache: bool = True
+    beam_args: List[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_BEAM_ARGS))
+
+    def __post_init__(self) -> None:
+        if self.trainer.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.trainer.task!r}")
+        if not self.pipeline_name:
+            self.pipeline_name = f"image-{self.trainer.task}"
+        if not self.trainer.code_version:
+            self.trainer.code_version = code_version()
+
+    @property
+    def task(self) -> str:
+        return self.trainer.task
+
+    # Derived locations: one place decides the output layout.
+    @property
+    def pipeline_root(self) -> str:
+        return os.path.join(self.output_dir, "pipeline_root", self.pipeline_name)
+
+    @property
+    def metadata_path(self) -> str:
+        return os.path.join(self.output_dir, "metadata.sqlite")
+
+    @property
+    def serving_model_dir(self) -> str:
+        return self.serving_dir or os.path.join(self.output_dir, "serving_model", self.pipeline_name)
+
+    @property
+    def reports_dir(self) -> str:
+        return os.path.join(self.output_dir, "reports")
+
+    @property
+    def prepared_data_dir(self) -> str:
+        return os.path.join(self.output_dir, "data")
+
+
+def add_cli_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by both runners; every one maps to a config field."""
+    d, t = PipelineConfig(), TrainerConfig()
+    g = parser.add_argument_group("data")
+    g.add_argument("--task", choices=TASKS, default=t.task, help="what to train (default: %(default)s)")
+    g.add_argument("--data", default=None, help="class-per-folder image directory, CSV manifest (path,label) or "
+                   "directory of TFRecords (optionally with train/ and eval|test|val/ sub-folders); "
+                   "default: the embedded scikit-learn digits")
+    g.add_argument("--image-key", default=t.image_key, help="image feature name in TFRecords (default: %(default)s)")
+    g.add_argument("--label-key", default=t.label_key, help="label feature name in TFRecords (default: %(default)s)")
+    g.add_argument("--labels", default=None, help="text file with one class name per line (line = class id); "
+                   "default: labels.txt next to the data")
+    g.add_argument("--eval-fraction", type=float, default=d.eval_fraction,
+                   help="share of each class held out for evaluation when the data has no split (default: %(default)s)")
+    g = parser.add_argument_group("model")
+    g.add_argument("--image-size", type=int, default=t.image_size, help="square model input size in pixels (default: %(default)s)")
+    g.add_argument("--backbone", choices=BACKBONES, default=t.backbone, help="default: %(default)s")
+    g.add_argument("--weights", default=t.weights,
+                   help="backbone weights: 'imagenet' (downloads), a local .h5 file, or omit for random init")
+    g.add_argument("--train-steps", type=int, default=d.train_steps, help="default: %(default)s")
+    g.add_argument("--eval-steps", type=int, default=d.eval_steps, help="validation steps per epoch (default: %(default)s)")
+    g.add_argument("--batch-size", type=int, default=t.batch_size, help="default: %(default)s")
+    g.add_argument("--learning-rate", type=float, default=t.learning_rate, help="default: %(default)s")
+    g.add_argument("--no-augmentation", action="store_true", help="train without on-the-fly augmentation")
+    g.add_argument("--no-flip", action="store_true", help="no horizontal flips (e.g. for digits or text)")
+    g = parser.add_argument_group("blessing")
+    g.add_argument("--min-accuracy", type=float, default=d.min_accuracy,
+                   help="accuracy the model must reach to be blessed and pushed (default: %(default)s)")
+    g.add_argument("--max-accuracy-drop", type=float, default=d.max_accuracy_drop,
+                   help="largest accuracy drop allowed against the last blessed model (default: %(default)s)")
+    g = parser.add_argument_group("output")
+    g.add_argument("--output-dir", default=d.output_dir,
+                   help="pipeline root, ML Metadata, pushed models and reports go here (default: %(default)s)")
+    g.add_argument("--serving-dir", default=None, help="push destination (default: OUTPUT_DIR/serving_model/NAME)")
+    g.add_argument("--pipeline-name", default="", help="default: image-TASK")
+    g.add_argument("--no-cache", action="store_true", help="re-run every component even if its inputs are unchanged")
+    g.add_argument("--beam-arg", action="append", default=None, metavar="ARG",
+                   help="extra Beam pipeline arg, repeatable (e.g. --beam-arg=--direct_num_workers=2)")
+
+
+def read_labels_file(path: str) -> List[str]:
+    """One class name per line, line number = class id."""
+    with open(path, encoding="utf-8") as handle:
+        names = [line.strip() for line in handle if line.strip()]
+    if not names:
+        raise ValueError(f"{path}: labels file is empty; expected one class name per line.")
+    return names
+
+
+def from_cli(args: argparse.Namespace) -> PipelineConfig:
+    """Builds the config from parsed flags (see :func:`add_cli_flags`)."""
+    trainer = TrainerConfig(
+        task=args.task,
+        image_key=args.image_key,
+        label_key=args.label_key,
+        class_names=read_labels_file(args.labels) if args.labels else [],
+        image_size=args.image_size,
+        backbone=args.backbone,
+        weights=args.weights,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        augmentation=AugmentationConfig(enabled=not args.no_augmentation, flip_left_right=not args.no_flip),
+    )
+    return PipelineConfig(
+        trainer=trainer,
+        pipeline_name=args.pipeline_name,
+        data=args.data,
+        eval_fraction=args.eval_fraction,
+        train_steps=args.train_steps,
+        eval_steps=args.eval_steps,
+        min_accuracy=args.min_accuracy,
+        max_accuracy_drop=args.max_accuracy_drop,
+        output_dir=args.output_dir,
+        serving_dir=args.serving_dir,
+        enable_cache=not args.no_cache,
+        beam_args=list(DEFAULT_BEAM_ARGS) + list(args.beam_arg or []),
+    )
+
+
+def parse_flags(argv: Optional[Sequence[str]], description: str) -> PipelineConfig:
+    parser = argparse.ArgumentParser(description=description)
+    add_cli_flags(parser)
+    return from_cli(parser.parse_args(argv))

@@ -1,0 +1,70 @@
+"""The one image-example format every stage of the pipeline agrees on.
+
+Data prep writes it, ImportExampleGen ingests it, TFDV profiles it, Transform
+reads it and the serving signatures rebuild it from raw bytes.  Keeping the
+names in one module means a renamed feature cannot silently drift between the
+writer and the readers.
+
+A classification example is a ``tf.train.Example`` with:
+
+=============  =======  ==================================================
+feature        type     content
+=============  =======  ==================================================
+``image``      bytes    the encoded image exactly as given (JPEG/PNG/...)
+``label``      int64    class id, index into the label vocabulary
+``label_name`` bytes    class name (human readable, for slicing/reports)
+``filename``   bytes    source file name relative to the dataset root
+=============  =======  ==================================================
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import tensorflow as tf
+
+IMAGE_KEY = "image"
+LABEL_KEY = "label"
+LABEL_NAME_KEY = "label_name"
+FILENAME_KEY = "filename"
+
+#: Split names produced by data prep and expected by ImportExampleGen.
+TRAIN_SPLIT = "train"
+EVAL_SPLIT = "eval"
+
+#: File name of the label vocabulary written next to the TFRecords (one class per line, line = id).
+LABELS_FILENAME = "labels.txt"
+
+#: TFRecord shards are GZIP-compressed; ImportExampleGen detects this from the suffix.
+TFRECORD_SUFFIX = ".tfrecord.gz"
+
+
+def _bytes(value: bytes) -> tf.train.Feature:
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+
+def _int64(value: int) -> tf.train.Feature:
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+
+
+def make_image_example(
+    image_bytes: bytes,
+    label: int,
+    label_name: str,
+    filename: str,
+    extra_bytes: Optional[dict] = None,
+) -> tf.train.Example:
+    """Builds one example in the documented format.
+
+    ``extra_bytes`` lets a task add its own encoded payloads (a mask for
+    segmentation) without a second example builder.
+    """
+    features = {
+        IMAGE_KEY: _bytes(image_bytes),
+        LABEL_KEY: _int64(label),
+        LABEL_NAME_KEY: _bytes(label_name.encode("utf-8")),
+        FILENAME_KEY: _bytes(filename.encode("utf-8")),
+    }
+    for key, value in (extra_bytes or {}).items():
+        features[key] = _bytes(value)
+    return tf.train.Example(features=tf.train.Features(feature=features))

@@ -1,0 +1,113 @@
+"""The TFX pipeline definition, shared by the local and the Kubeflow runner.
+
+ImportExampleGen -> StatisticsGen / SchemaGen / ExampleValidator -> Transform
+-> Trainer -> (latest blessed model) -> Evaluator -> Pusher.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional
+
+import tensorflow_data_validation as tfdv
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+
+from components.baseline_resolver import LatestBlessedBaselineStrategy
+from pipeline.configs import PipelineConfig
+from pipeline.data_source import DataSource
+from pipeline.evaluation import classification_eval_config
+
+PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
+RUN_FN = "trainer.run.run_fn"
+
+
+def _baseline_resolver(candidate, for_kubeflow: bool) -> tfx.dsl.Resolver:
+    """Finds the model to compare against (see components/baseline_resolver.py).
+
+    KubeflowV2DagRunner compiles only TFX's built-in strategies, so the
+    compiled pipeline uses LatestBlessedModelStrategy.
+    """
+    channels = dict(
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    )
+    if for_kubeflow:
+        strategy = tfx.dsl.experimental.LatestBlessedModelStrategy
+    else:
+        strategy = LatestBlessedBaselineStrategy
+        channels["candidate"] = candidate
+    return tfx.dsl.Resolver(strategy_class=strategy, **channels).with_id("latest_blessed_model_resolver")
+
+
+def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bool = False) -> List:
+    """All components, in topological order."""
+    example_gen = tfx.components.ImportExampleGen(
+        input_base=data.input_base, input_config=data.input_config, output_config=data.output_config
+    )
+    # Semantic-domain stats make TFDV recognise encoded images (image domain,
+    # sizes, formats) instead of profiling them as UTF-8 text.
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs["examples"],
+        stats_options=tfdv.StatsOptions(enable_semantic_domain_stats=True),
+    )
+    schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    trainer_config = config.trainer.to_dict()
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+        custom_config=trainer_config,
+        # StatisticsGen already profiles the raw data; Transform's own pre/post
+        # statistics would decode every image twice more.
+        disable_statistics=True,
+    )
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
+        custom_config=trainer_config,
+    )
+    model_resolver = _baseline_resolver(trainer.outputs["model"], for_kubeflow)
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=classification_eval_config(config),
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=_absolute(config.serving_model_dir))
+        ),
+    )
+    return [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
+            model_resolver, evaluator, pusher]
+
+
+def _absolute(path: str) -> str:
+    """Local paths become absolute (the cache key must not depend on the working dir)."""
+    return path if "://" in path else os.path.abspath(path)
+
+
+def create_pipeline(
+    config: PipelineConfig,
+    data: DataSource,
+    metadata_connection_config: Optional[metadata_store_pb2.ConnectionConfig] = None,
+    for_kubeflow: bool = False,
+) -> tfx.dsl.Pipeline:
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=_absolute(config.pipeline_root),
+        components=create_components(config, data, for_kubeflow),
+        enable_cache=config.enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(config.beam_args),
+    )

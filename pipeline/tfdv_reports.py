@@ -1,0 +1,61 @@
+"""TFDV outputs as files a data engineer can open: Facets HTML, anomalies table, schema.
+
+Why: StatisticsGen/SchemaGen/ExampleValidator write binary protos deep inside
+the pipeline root.  After each run these are rendered next to each other in
+``<output_dir>/reports/<run id>/`` (and ``reports/latest``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import Dict, List
+
+import tensorflow_data_validation as tfdv
+from tensorflow_data_validation.utils import anomalies_util, display_util
+
+
+def _split_dirs(uri: str) -> Dict[str, str]:
+    return {name[len("Split-"):]: os.path.join(uri, name)
+            for name in sorted(os.listdir(uri)) if name.startswith("Split-")}
+
+
+def write_tfdv_reports(outputs: Dict[str, Dict[str, List[str]]], report_dir: str) -> Dict[str, str]:
+    """Writes the reports from the run's artifact URIs; returns {report name: path}.
+
+    ``outputs`` maps node id -> output key -> artifact URIs (see run_summary).
+    """
+    os.makedirs(report_dir, exist_ok=True)
+    written: Dict[str, str] = {}
+    stats_uris = outputs.get("StatisticsGen", {}).get("statistics", [])
+    if stats_uris:
+        splits = _split_dirs(stats_uris[0])
+        stats = {s: tfdv.load_stats_binary(os.path.join(d, "FeatureStats.pb")) for s, d in splits.items()}
+        names = sorted(stats)
+        if len(names) >= 2:
+            html = display_util.get_statistics_html(stats[names[1]], stats[names[0]], names[1], names[0])
+        else:
+            html = display_util.get_statistics_html(stats[names[0]], lhs_name=names[0])
+        path = os.path.join(report_dir, "statistics_facets.html")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(html)
+        written["Statistics (Facets Overview)"] = path
+    schema_uris = outputs.get("SchemaGen", {}).get("schema", [])
+    if schema_uris:
+        path = os.path.join(report_dir, "schema.pbtxt")
+        shutil.copyfile(os.path.join(schema_uris[0], "schema.pbtxt"), path)
+        written["Schema"] = path
+    anomalies_uris = outputs.get("ExampleValidator", {}).get("anomalies", [])
+    if anomalies_uris:
+        lines = []
+        for split, directory in _split_dirs(anomalies_uris[0]).items():
+            anomalies = anomalies_util.load_anomalies_binary(os.path.join(directory, "SchemaDiff.pb"))
+            if not anomalies.anomaly_info:
+                lines.append(f"[{split}] no anomalies")
+            for feature, info in sorted(anomalies.anomaly_info.items()):
+                lines.append(f"[{split}] {feature}: {info.short_description} — {info.description}")
+        path = os.path.join(report_dir, "anomalies.txt")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        written["Anomalies"] = path
+    return written

@@ -1,0 +1,26 @@
+"""Installs the pipeline's code (pipeline/, components/, trainer/) as a package.
+
+Why: TFX refers to the training code by module path (``trainer.run.run_fn``,
+``trainer.preprocessing.preprocessing_fn``).  Installing the project makes
+those paths resolve identically on this machine, on Beam workers
+(``--setup_file=./setup.py``) and inside the Kubeflow container image.
+The exact dependency versions are pinned in requirements/lock.txt.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="image-tfx-pipeline",
+    version="0.1.0",
+    description="Production TFX pipeline for image classification and segmentation",
+    python_requires=">=3.10,<3.11",
+    packages=find_packages(include=["pipeline", "pipeline.*", "components", "components.*", "trainer", "trainer.*"]),
+    package_data={"": ["*.pbtxt", "*.txt"]},
+    install_requires=[
+        "tfx==1.16.0",
+        "apache-beam[gcp]==2.61.0",
+        "tf-keras==2.16.0",
+        "pillow",
+        "scikit-learn",
+    ],
+)

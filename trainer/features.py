@@ -1,0 +1,6 @@
+"""Names of the transformed features, shared by preprocessing, training and serving."""
+
+#: Resized image as raw uint8 pixels (H*W*3 bytes, serialized tensor).
+TRANSFORMED_IMAGE_KEY = "image_pixels"
+#: Class id (classification) passed through unchanged.
+TRANSFORMED_LABEL_KEY = "label"

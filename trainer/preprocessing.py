@@ -1,0 +1,30 @@
+"""TFX Transform entry point: raw image examples -> compact model inputs.
+
+Referenced by the pipeline as ``trainer.preprocessing.preprocessing_fn``; the
+same graph is embedded in the exported model, so serving decodes and resizes
+exactly as training did.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+import tensorflow as tf
+
+from trainer import features, image_ops
+from trainer.task_config import TrainerConfig
+
+
+def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
+    """Decodes, converts to RGB and resizes each image; passes the label through.
+
+    The label is optional so that the serving path (raw bytes only) can run
+    the same graph: TFT prunes outputs whose inputs are absent.
+    """
+    config = TrainerConfig.from_dict(custom_config)
+    encoded = image_ops.dense_1d(inputs[config.image_key])
+    images = image_ops.decode_and_resize(encoded, config.image_size)
+    outputs = {features.TRANSFORMED_IMAGE_KEY: image_ops.pixels_to_bytes(images)}
+    if config.label_key in inputs:
+        outputs[features.TRANSFORMED_LABEL_KEY] = tf.cast(image_ops.dense_1d(inputs[config.label_key]), tf.int64)
+    return outputs

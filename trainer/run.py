@@ -1,0 +1,109 @@
+"""TFX Trainer entry point (``trainer.run.run_fn``): two-phase transfer learning.
+
+With pretrained weights the backbone first stays frozen while the new head
+learns (a random head would otherwise wreck the pretrained features through
+large early gradients), then its top part is unfrozen and trained on with a
+lower learning rate.  Without pretrained weights there is nothing to protect:
+one phase trains everything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import List
+
+import tensorflow_transform as tft
+from absl import logging
+
+from trainer import inputs, signatures
+from trainer.backbones import resolve_weights
+from trainer.keras_lib import keras
+from trainer.model import build_classifier, compile_classifier
+from trainer.task_config import TrainerConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class Phase:
+    """One stretch of training with a fixed set of trainable backbone layers."""
+
+    name: str
+    steps: int
+    learning_rate: float
+    #: Share of backbone layers (from the top) that train; 0 = frozen, 1 = all.
+    trainable_fraction: float
+
+
+def plan_phases(config: TrainerConfig, train_steps: int, pretrained: bool) -> List[Phase]:
+    """Splits ``train_steps`` into the head phase and the fine-tuning phase."""
+    if train_steps < 1:
+        raise ValueError(f"train_steps must be positive, got {train_steps}")
+    if not pretrained:
+        return [Phase("train", train_steps, config.learning_rate, 1.0)]
+    head_steps = max(1, int(round(train_steps * config.head_steps_fraction)))
+    phases = [Phase("head", head_steps, config.learning_rate, 0.0)]
+    if train_steps - head_steps > 0 and config.fine_tune_fraction > 0:
+        phases.append(
+            Phase("fine_tune", train_steps - head_steps, config.fine_tune_learning_rate, config.fine_tune_fraction)
+        )
+    return phases
+
+
+def set_trainable(backbone: keras.Model, fraction: float, keep_batchnorm_frozen: bool) -> int:
+    """Unfreezes the top ``fraction`` of the backbone's layers; returns how many train.
+
+    BatchNorm layers of a pretrained backbone stay frozen while fine-tuning:
+    re-estimating their statistics from small batches undoes pretraining.
+    """
+    layers = backbone.layers
+    if fraction <= 0:
+        backbone.trainable = False
+        return 0
+    backbone.trainable = True
+    first = len(layers) - int(math.ceil(len(layers) * min(fraction, 1.0)))
+    count = 0
+    for index, layer in enumerate(layers):
+        train = index >= first and not (
+            keep_batchnorm_frozen and isinstance(layer, keras.layers.BatchNormalization)
+        )
+        layer.trainable = train
+        count += int(train)
+    return count
+
+
+def _learning_rate(phase: Phase):
+    """Cosine decay over the phase: a calm end without a plateau scheduler."""
+    return keras.optimizers.schedules.CosineDecay(phase.learning_rate, decay_steps=phase.steps, alpha=0.05)
+
+
+def run_fn(fn_args) -> None:
+    """Trains, then exports a SavedModel with raw-bytes and tf.Example signatures."""
+    config = TrainerConfig.from_dict(fn_args.custom_config)
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    train_ds = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config, True)
+    eval_ds = inputs.make_dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, config, False)
+
+    model, backbone = build_classifier(config)
+    pretrained = resolve_weights(config.weights) is not None
+    for phase in plan_phases(config, fn_args.train_steps, pretrained):
+        trainable = set_trainable(backbone, phase.trainable_fraction, keep_batchnorm_frozen=pretrained)
+        compile_classifier(model, _learning_rate(phase))
+        steps_per_epoch = min(config.steps_per_epoch, phase.steps)
+        epochs = int(math.ceil(phase.steps / steps_per_epoch))
+        logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable",
+                     phase.name, phase.steps, epochs, phase.learning_rate, trainable, len(backbone.layers))
+        model.fit(
+            train_ds,
+            steps_per_epoch=steps_per_epoch,
+            epochs=epochs,
+            validation_data=eval_ds,
+            validation_steps=fn_args.eval_steps,
+            callbacks=[
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
+                ),
+                keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+            ],
+            verbose=2,
+        )
+    signatures.export_model(model, tf_transform_output, config, fn_args.serving_model_dir)
