@@ -15,7 +15,7 @@ from pipeline.configs import PipelineConfig
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _configure_logging(log_path: str, verbose: bool) -> None:
+def _configure_logging(log_path: str, verbose: bool) -> logging.Handler:
     """Full INFO log to a file (nothing lost); the console shows progress and warnings only."""
     from absl import logging as absl_logging
 
@@ -33,20 +33,29 @@ def _configure_logging(log_path: str, verbose: bool) -> None:
     logging.getLogger().setLevel(logging.INFO)
     for noisy in ("apache_beam", "tensorflow"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
+    return file_handler
 
 
 def run(config: PipelineConfig, verbose: bool = False, log=print):
     """Prepares the data, runs the pipeline, writes reports; returns the RunSummary."""
+    started = time.monotonic()
+    os.makedirs(config.output_dir, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    log_path = os.path.join(config.output_dir, "logs", f"run-{stamp}.log")
+    file_handler = _configure_logging(log_path, verbose)
+    try:
+        return _run_logged(config, log_path, started, log)
+    finally:
+        logging.getLogger().removeHandler(file_handler)
+        file_handler.close()
+
+
+def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     from tfx import v1 as tfx
 
     from pipeline import data_source, run_summary, tfdv_reports
     from pipeline.pipeline import create_pipeline
 
-    started = time.monotonic()
-    os.makedirs(config.output_dir, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    log_path = os.path.join(config.output_dir, "logs", f"run-{stamp}.log")
-    _configure_logging(log_path, verbose)
     data = data_source.resolve(config, log=log)
     tfx_pipeline = create_pipeline(
         config, data, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
@@ -65,7 +74,7 @@ def run(config: PipelineConfig, verbose: bool = False, log=print):
         config.metadata_path, config.pipeline_name, config.trainer.label_key,
         config.trainer.class_names, progress.wall_seconds, order,
     )
-    report_dir = os.path.join(config.reports_dir, summary.run_id)
+    report_dir = os.path.join(config.reports_dir, summary.run_id.replace(":", "-"))
     outputs = {c.node_id: c.outputs for c in summary.components}
     summary.reports.update(tfdv_reports.write_tfdv_reports(outputs, report_dir))
     summary.reports["Run log"] = log_path
@@ -76,7 +85,7 @@ def run(config: PipelineConfig, verbose: bool = False, log=print):
     latest = os.path.join(config.reports_dir, "latest")
     if os.path.islink(latest) or os.path.exists(latest):
         os.remove(latest)
-    os.symlink(summary.run_id, latest)
+    os.symlink(os.path.basename(report_dir), latest)
     log(run_summary.format_summary(summary, time.monotonic() - started))
     return summary
 

@@ -15,6 +15,17 @@ import tensorflow_data_validation as tfdv
 from tensorflow_data_validation.utils import anomalies_util, display_util
 
 
+# TFDV returns a notebook fragment; a full page opens directly in a browser.
+# Facets itself loads its web components from the internet.
+_FACETS_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title></head>
+<body><h1>{title}</h1>
+<p>Facets Overview (needs internet access to load its viewer).</p>
+{body}
+</body></html>
+"""
+
+
 def _split_dirs(uri: str) -> Dict[str, str]:
     return {name[len("Split-"):]: os.path.join(uri, name)
             for name in sorted(os.listdir(uri)) if name.startswith("Split-")}
@@ -38,7 +49,7 @@ def write_tfdv_reports(outputs: Dict[str, Dict[str, List[str]]], report_dir: str
             html = display_util.get_statistics_html(stats[names[0]], lhs_name=names[0])
         path = os.path.join(report_dir, "statistics_facets.html")
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(html)
+            handle.write(_FACETS_PAGE.format(title="TFDV statistics: " + " vs ".join(names), body=html))
         written["Statistics (Facets Overview)"] = path
     schema_uris = outputs.get("SchemaGen", {}).get("schema", [])
     if schema_uris:

@@ -69,16 +69,22 @@ def resolve_weights(weights: Optional[str]) -> Optional[str]:
     return weights
 
 
+def _batch_norm(name: str):
+    """BatchNorm with momentum 0.9: short CPU runs (hundreds of steps) otherwise
+    evaluate with running statistics that still mostly hold their initial values."""
+    return keras.layers.BatchNormalization(momentum=0.9, name=name)
+
+
 def _residual_block(x, filters: int, stride: int, name: str):
     shortcut = x
     y = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(x)
-    y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = _batch_norm(f"{name}_bn1")(y)
     y = keras.layers.ReLU(name=f"{name}_relu1")(y)
     y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
-    y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = _batch_norm(f"{name}_bn2")(y)
     if stride != 1 or shortcut.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(shortcut)
-        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+        shortcut = _batch_norm(f"{name}_proj_bn")(shortcut)
     y = keras.layers.Add(name=f"{name}_add")([y, shortcut])
     return keras.layers.ReLU(name=f"{name}_out")(y)
 
@@ -91,7 +97,7 @@ def small_resnet(image_size: int, widths=(32, 64, 128), blocks_per_stage: int = 
     """
     inputs = keras.Input((image_size, image_size, 3), name="normalized_image")
     x = keras.layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(inputs)
-    x = keras.layers.BatchNormalization(name="stem_bn")(x)
+    x = _batch_norm("stem_bn")(x)
     x = keras.layers.ReLU(name="stem_relu")(x)
     for stage, filters in enumerate(widths):
         for block in range(blocks_per_stage):

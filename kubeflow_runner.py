@@ -1,0 +1,24 @@
+"""Compile the pipeline for Kubeflow Pipelines 2.x / Vertex AI (KubeflowV2DagRunner).
+
+    python kubeflow_runner.py --data gs://bucket/prepared --labels labels.txt \
+        --pipeline-root gs://bucket/tfx --image REGISTRY/image-tfx:TAG
+
+Writes a pipeline spec file (default ``outputs/kubeflow/<pipeline>.json``) to
+upload to Kubeflow Pipelines or Vertex AI Pipelines.  Uses the same
+configuration (pipeline/configs.py) and pipeline definition as local_runner.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+from pipeline.kubeflow_compile import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

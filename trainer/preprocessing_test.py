@@ -1,0 +1,45 @@
+"""preprocessing_fn through real TFT: decoding of every format, RGB conversion, resize, compactness."""
+
+import numpy as np
+import tensorflow as tf
+
+from trainer import features, image_ops
+from trainer.conftest import IMAGE_SIZE, sample_images
+
+
+def test_every_format_decodes_to_rgb_at_the_configured_size(transform_run):
+    config, rows, _ = transform_run
+    assert len(rows) == len(sample_images())
+    for row, (name, _, colour) in zip(rows, sample_images()):
+        pixels = tf.io.parse_tensor(row[features.TRANSFORMED_IMAGE_KEY], tf.uint8).numpy()
+        assert pixels.shape == (IMAGE_SIZE, IMAGE_SIZE, 3), name
+        tolerance = 3 if name == "jpeg" else 0
+        np.testing.assert_allclose(pixels.reshape(-1, 3).mean(0), colour, atol=tolerance, err_msg=name)
+
+
+def test_label_passes_through(transform_run):
+    _, rows, _ = transform_run
+    assert [int(r[features.TRANSFORMED_LABEL_KEY]) for r in rows] == list(range(len(rows)))
+
+
+def test_transformed_example_is_uint8_sized(transform_run):
+    _, rows, _ = transform_run
+    # H*W*3 bytes of pixels plus a small serialized-tensor header, never float32.
+    size = len(rows[0][features.TRANSFORMED_IMAGE_KEY])
+    assert IMAGE_SIZE * IMAGE_SIZE * 3 <= size <= IMAGE_SIZE * IMAGE_SIZE * 3 + 32
+
+
+def test_mask_resize_never_interpolates_class_ids():
+    mask = np.zeros((10, 10, 1), np.uint8)
+    mask[:5] = 3
+    mask[5:, 5:] = 7
+    resized = image_ops.resize(tf.constant(mask), 7, method="nearest").numpy()
+    assert set(np.unique(resized)) <= {0, 3, 7}
+    smooth = image_ops.resize(tf.constant(mask), 7, method="bilinear").numpy()
+    assert set(np.unique(smooth)) - {0, 3, 7}, "bilinear should blend (sanity check of the test)"
+
+
+def test_dense_1d_accepts_sparse_and_rank2():
+    sparse = tf.sparse.SparseTensor(indices=[[0, 0], [2, 0]], values=[b"a", b"c"], dense_shape=[3, 1])
+    assert image_ops.dense_1d(sparse).numpy().tolist() == [b"a", b"", b"c"]
+    assert image_ops.dense_1d(tf.constant([[b"x"], [b"y"]])).numpy().tolist() == [b"x", b"y"]
