@@ -1,0 +1,36 @@
+"""The runners' command lines: help, clear errors, and that both scripts import."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline import local_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_local_runner_help_lists_the_documented_flags():
+    out = subprocess.run([sys.executable, str(ROOT / "local_runner.py"), "--help"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    for flag in ("--data", "--image-size", "--backbone", "--weights", "--train-steps",
+                 "--min-accuracy", "--max-accuracy-drop", "--output-dir", "--serving-dir", "--no-cache"):
+        assert flag in out
+
+
+def test_bad_data_path_exits_2_with_the_path_in_the_message(tmp_path, capsys):
+    code = local_run.main(["--data", str(tmp_path / "missing"), "--output-dir", str(tmp_path / "out")])
+    assert code == 2
+    assert f"{tmp_path / 'missing'}: no such file or directory" in capsys.readouterr().err
+
+
+def test_bad_csv_manifest_exits_2_naming_the_rows(tmp_path, capsys):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,label\nghost.png,cat\n")
+    assert local_run.main(["--data", str(manifest), "--output-dir", str(tmp_path / "out")]) == 2
+    assert "line 2: ghost.png does not exist" in capsys.readouterr().err
+
+
+def test_kubeflow_runner_imports_and_shows_help():
+    out = subprocess.run([sys.executable, str(ROOT / "kubeflow_runner.py"), "--help"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "--pipeline-root" in out and "--image" in out
