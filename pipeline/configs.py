@@ -24,6 +24,11 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 from trainer.task_config import BACKBONES, AugmentationConfig, TrainerConfig  # noqa: E402
 
 TASKS = ("classification", "segmentation")
+#: Defaults that differ by task (used where the user gives no value).
+TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
+    "classification": {"image_size": 32, "batch_size": 32, "train_steps": 500, "learning_rate": 2e-3},
+    "segmentation": {"image_size": 64, "batch_size": 16, "train_steps": 1500, "learning_rate": 2e-3},
+}
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 
 
@@ -59,6 +64,12 @@ class PipelineConfig:
     #: ... and at most this drop in accuracy against the last blessed model.
     max_accuracy_drop: float = 0.01
     top_k: int = 3
+    #: Segmentation: blessing needs at least this mean IoU ...
+    min_mean_iou: float = 0.7
+    #: ... and at most this drop in mean IoU against the last blessed model.
+    max_mean_iou_drop: float = 0.01
+    #: Segmentation data prep: stored mask value -> class id, e.g. "0:0,255:1" (None: values are ids).
+    mask_values: Optional[str] = None
 
     # --- where things go ------------------------------------------------------
     output_dir: str = "outputs"
@@ -113,17 +124,24 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--label-key", default=t.label_key, help="label feature name in TFRecords (default: %(default)s)")
     g.add_argument("--labels", default=None, help="text file with one class name per line (line = class id); "
                    "default: labels.txt next to the data")
+    g.add_argument("--mask-values", default=None,
+                   help="segmentation: stored mask value -> class id, e.g. 0:0,255:1 (default: values are class ids)")
     g.add_argument("--eval-fraction", type=float, default=d.eval_fraction,
                    help="share of each class held out for evaluation when the data has no split (default: %(default)s)")
     g = parser.add_argument_group("model")
-    g.add_argument("--image-size", type=int, default=t.image_size, help="square model input size in pixels (default: %(default)s)")
+    g.add_argument("--image-size", type=int, default=None,
+                   help="square model input size in pixels (default: 32 classification, 64 segmentation)")
     g.add_argument("--backbone", choices=BACKBONES, default=t.backbone, help="default: %(default)s")
     g.add_argument("--weights", default=t.weights,
                    help="backbone weights: 'imagenet' (downloads), a local .h5 file, or omit for random init")
-    g.add_argument("--train-steps", type=int, default=d.train_steps, help="default: %(default)s")
+    g.add_argument("--train-steps", type=int, default=None, help="default: 500 classification, 1500 segmentation")
     g.add_argument("--eval-steps", type=int, default=d.eval_steps, help="validation steps per epoch (default: %(default)s)")
-    g.add_argument("--batch-size", type=int, default=t.batch_size, help="default: %(default)s")
-    g.add_argument("--learning-rate", type=float, default=t.learning_rate, help="default: %(default)s")
+    g.add_argument("--batch-size", type=int, default=None, help="default: 32 classification, 16 segmentation")
+    g.add_argument("--learning-rate", type=float, default=None, help="default: 0.002")
+    g.add_argument("--dice-weight", type=float, default=t.dice_weight,
+                   help="segmentation: weight of the soft-Dice loss term added to cross-entropy (default: %(default)s)")
+    g.add_argument("--class-weights", default=None,
+                   help="segmentation: comma-separated per-class loss weights for imbalanced classes")
     g.add_argument("--no-augmentation", action="store_true", help="train without on-the-fly augmentation")
     g.add_argument("--no-flip", action="store_true", help="no horizontal flips (e.g. for digits or text)")
     g = parser.add_argument_group("blessing")
@@ -131,6 +149,10 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
                    help="accuracy the model must reach to be blessed and pushed (default: %(default)s)")
     g.add_argument("--max-accuracy-drop", type=float, default=d.max_accuracy_drop,
                    help="largest accuracy drop allowed against the last blessed model (default: %(default)s)")
+    g.add_argument("--min-mean-iou", type=float, default=d.min_mean_iou,
+                   help="segmentation: mean IoU needed to be blessed and pushed (default: %(default)s)")
+    g.add_argument("--max-mean-iou-drop", type=float, default=d.max_mean_iou_drop,
+                   help="segmentation: largest mean-IoU drop against the last blessed model (default: %(default)s)")
     g = parser.add_argument_group("output")
     g.add_argument("--output-dir", default=d.output_dir,
                    help="pipeline root, ML Metadata, pushed models and reports go here (default: %(default)s)")
@@ -152,16 +174,24 @@ def read_labels_file(path: str) -> List[str]:
 
 def from_cli(args: argparse.Namespace) -> PipelineConfig:
     """Builds the config from parsed flags (see :func:`add_cli_flags`)."""
+    task_defaults = TASK_DEFAULTS[args.task]
+
+    def pick(name: str):
+        value = getattr(args, name)
+        return task_defaults[name] if value is None else value
+
     trainer = TrainerConfig(
         task=args.task,
         image_key=args.image_key,
         label_key=args.label_key,
         class_names=read_labels_file(args.labels) if args.labels else [],
-        image_size=args.image_size,
+        image_size=pick("image_size"),
         backbone=args.backbone,
         weights=args.weights,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
+        batch_size=pick("batch_size"),
+        learning_rate=pick("learning_rate"),
+        dice_weight=args.dice_weight,
+        class_weights=[float(w) for w in args.class_weights.split(",")] if args.class_weights else None,
         augmentation=AugmentationConfig(enabled=not args.no_augmentation, flip_left_right=not args.no_flip),
     )
     return PipelineConfig(
@@ -169,10 +199,13 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
         pipeline_name=args.pipeline_name,
         data=args.data,
         eval_fraction=args.eval_fraction,
-        train_steps=args.train_steps,
+        train_steps=pick("train_steps"),
         eval_steps=args.eval_steps,
         min_accuracy=args.min_accuracy,
         max_accuracy_drop=args.max_accuracy_drop,
+        min_mean_iou=args.min_mean_iou,
+        max_mean_iou_drop=args.max_mean_iou_drop,
+        mask_values=args.mask_values,
         output_dir=args.output_dir,
         serving_dir=args.serving_dir,
         enable_cache=not args.no_cache,

@@ -29,7 +29,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from pipeline import example_format as ef
 
@@ -140,19 +140,21 @@ def read_csv_manifest(csv_path: Path) -> Tuple[List[ImageRecord], List[str]]:
 
 
 def stratified_split(
-    records: Sequence[ImageRecord], eval_fraction: float, seed: int = 0
-) -> Dict[str, List[ImageRecord]]:
+    records: Sequence, eval_fraction: float, seed: int = 0,
+    stratify_by: Callable[[object], str] = lambda r: r.label_name,
+) -> Dict[str, list]:
     """Splits each class separately so that train and eval keep the class mix.
 
     Order inside a class is a hash of (seed, name): deterministic, independent
-    of file-system order, and not correlated with file names.
+    of file-system order, and not correlated with file names.  Records need a
+    ``name``; ``stratify_by`` gives their group (a constant = plain hash split).
     """
     if not 0.0 < eval_fraction < 1.0:
         raise DataPrepError(f"eval_fraction must be between 0 and 1 (exclusive), got {eval_fraction}.")
-    by_class: Dict[str, List[ImageRecord]] = collections.defaultdict(list)
+    by_class: Dict[str, list] = collections.defaultdict(list)
     for record in records:
-        by_class[record.label_name].append(record)
-    splits: Dict[str, List[ImageRecord]] = {ef.TRAIN_SPLIT: [], ef.EVAL_SPLIT: []}
+        by_class[stratify_by(record)].append(record)
+    splits: Dict[str, list] = {ef.TRAIN_SPLIT: [], ef.EVAL_SPLIT: []}
     for label_name in sorted(by_class):
         members = sorted(
             by_class[label_name],
@@ -175,16 +177,30 @@ def _num_shards(count: int) -> int:
 
 
 def write_tfrecords(
-    splits: Dict[str, List[ImageRecord]], class_names: Sequence[str], out_dir: Path
+    splits: Dict[str, list],
+    class_names: Sequence[str],
+    out_dir: Path,
+    to_example: Optional[Callable[[object], "tf.train.Example"]] = None,
+    extra_manifest: Optional[dict] = None,
 ) -> PreparedDataset:
     """Writes ``out_dir/<split>/data-*.tfrecord.gz``, ``labels.txt`` and a manifest.
 
-    Writes into a temporary sibling and renames at the end, so a failure never
-    leaves a half-written dataset where a good one was.
+    ``to_example`` turns one record into a tf.Example (default: a
+    classification :class:`ImageRecord`), so every task shares the sharding,
+    the manifest and the atomic write.  Writes into a temporary sibling and
+    renames at the end, so a failure never leaves a half-written dataset where
+    a good one was.
     """
     import tensorflow as tf  # heavy import kept out of module import time
 
     class_ids = {name: i for i, name in enumerate(class_names)}
+    if to_example is None:
+        to_example = lambda record: ef.make_image_example(  # noqa: E731
+            image_bytes=record.path.read_bytes(),
+            label=class_ids[record.label_name],
+            label_name=record.label_name,
+            filename=record.name,
+        )
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
@@ -202,28 +218,18 @@ def write_tfrecords(
                 for i in range(shards)
             ]
             for index, record in enumerate(records):
-                example = ef.make_image_example(
-                    image_bytes=record.path.read_bytes(),
-                    label=class_ids[record.label_name],
-                    label_name=record.label_name,
-                    filename=record.name,
-                )
-                writers[index % shards].write(example.SerializeToString())
+                writers[index % shards].write(to_example(record).SerializeToString())
             for writer in writers:
                 writer.close()
             counts[split] = len(records)
         (tmp_dir / ef.LABELS_FILENAME).write_text("".join(f"{n}\n" for n in class_names))
-        per_class = {
-            split: dict(collections.Counter(r.label_name for r in records))
-            for split, records in splits.items()
-        }
-        (tmp_dir / MANIFEST_FILENAME).write_text(
-            json.dumps(
-                {"format_version": FORMAT_VERSION, "class_names": list(class_names),
-                 "split_counts": counts, "class_counts": per_class},
-                indent=2, sort_keys=True,
-            )
-        )
+        manifest = {"format_version": FORMAT_VERSION, "class_names": list(class_names), "split_counts": counts}
+        if all(hasattr(r, "label_name") for records in splits.values() for r in records):
+            manifest["class_counts"] = {
+                split: dict(collections.Counter(r.label_name for r in records)) for split, records in splits.items()
+            }
+        manifest.update(extra_manifest or {})
+        (tmp_dir / MANIFEST_FILENAME).write_text(json.dumps(manifest, indent=2, sort_keys=True))
         (tmp_dir / SUCCESS_MARKER).write_text("")
         if out_dir.exists():
             shutil.rmtree(out_dir)

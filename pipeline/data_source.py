@@ -19,7 +19,7 @@ from typing import List, Optional, Tuple
 
 from tfx.proto import example_gen_pb2
 
-from pipeline import data_prep, default_data
+from pipeline import data_prep, default_data, segmentation_prep
 from pipeline import example_format as ef
 from pipeline.configs import PipelineConfig, read_labels_file
 
@@ -100,6 +100,8 @@ def _find_labels(root: Path) -> Optional[Path]:
 
 def resolve(config: PipelineConfig, log=print) -> DataSource:
     """Prepares (or locates) the data named by ``config.data``; fills in class names."""
+    if config.task == "segmentation":
+        return _resolve_segmentation(config, log)
     cache_root = Path(config.prepared_data_dir)
     if config.data is None:
         pngs = default_data.write_digits_pngs(cache_root / default_data.DIGITS_DIRNAME)
@@ -121,6 +123,41 @@ def resolve(config: PipelineConfig, log=print) -> DataSource:
     names = read_labels_file(str(labels)) if labels else []
     source = DataSource(str(path.resolve()), input_config, output_config, names, f"{path} ({how})")
     log(f"data: {source.description}")
+    return _with_class_names(source, config)
+
+
+def _resolve_segmentation(config: PipelineConfig, log) -> DataSource:
+    """Segmentation: generated shapes by default, an images/ + masks/ pair of folders, or TFRecords."""
+    cache_root = Path(config.prepared_data_dir)
+    mask_values = segmentation_prep.parse_mask_values(config.mask_values)
+    if config.data is None:
+        root = default_data.write_shapes_dataset(cache_root / default_data.SHAPES_DIRNAME)
+        names = list(config.trainer.class_names or default_data.SHAPE_CLASSES)
+        kind = "embedded generated shapes"
+    else:
+        root = Path(config.data).expanduser()
+        if not root.exists():
+            raise data_prep.DataPrepError(f"--data {config.data}: no such file or directory.")
+        if not (root / segmentation_prep.IMAGES_DIR).is_dir():
+            input_config, output_config, how = _tfrecord_splits(root)
+            labels = _find_labels(root)
+            source = DataSource(str(root.resolve()), input_config, output_config,
+                                read_labels_file(str(labels)) if labels else [], f"{root} ({how})")
+            log(f"data: {source.description}")
+            return _with_class_names(source, config)
+        labels = _find_labels(root)
+        names = list(config.trainer.class_names) or (read_labels_file(str(labels)) if labels else [])
+        if not names:
+            raise data_prep.DataPrepError(
+                f"{root}: no class names. Pass --labels FILE (one name per line, line = class id in the masks) "
+                "or put labels.txt next to images/ and masks/.")
+        kind = "image/mask folders"
+    dataset, rejected, reused = segmentation_prep.prepare_cached(
+        root, cache_root, names, mask_values, config.eval_fraction, config.split_seed)
+    for item in rejected:
+        log(f"data: left out {item}")
+    source = _prepared_source(dataset, f"{kind} {root} ({_counts(dataset)}, {len(rejected)} pairs left out)")
+    log(f"data: {source.description}{' [reused]' if reused else ''}")
     return _with_class_names(source, config)
 
 

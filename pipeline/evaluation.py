@@ -1,55 +1,79 @@
-"""TFMA configuration: what the Evaluator measures and what it takes to be blessed."""
+"""TFMA configuration per task: what the Evaluator measures and what it takes to be blessed."""
 
 from __future__ import annotations
 
+import json
+
 import tensorflow_model_analysis as tfma
 
+from components.iou_metric import MEAN_IOU_NAME
 from pipeline.configs import PipelineConfig
-from trainer.signatures import EXAMPLES_SIGNATURE, PREDICTION_KEY
+from trainer.signatures import EVALUATION_SIGNATURE, EXAMPLES_SIGNATURE, PREDICTION_KEY
 
 ACCURACY_METRIC = "sparse_categorical_accuracy"
 
 
-def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
-    """Accuracy, top-k, per-class precision/recall, confusion matrix; overall and per class.
-
-    Blessing needs both: accuracy >= ``min_accuracy`` (value threshold) and at
-    most ``max_accuracy_drop`` below the latest blessed model (change
-    threshold; ignored on the first run, when there is no baseline).
-    """
-    trainer = config.trainer
-    num_classes = len(trainer.class_names)
-    accuracy_threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": config.min_accuracy}),
+def _threshold(minimum: float, max_drop: float) -> tfma.MetricThreshold:
+    """Blessing rule: ``value >= minimum`` and at most ``max_drop`` below the last blessed model
+    (the change part is ignored on the first run, when there is no baseline)."""
+    return tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": minimum}),
         change_threshold=tfma.GenericChangeThreshold(
             direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-            absolute={"value": -config.max_accuracy_drop - 1e-10},
+            absolute={"value": -max_drop - 1e-10},
         ),
     )
+
+
+def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+    """Accuracy, top-k, per-class precision/recall, confusion matrix; overall and per class."""
+    trainer = config.trainer
+    num_classes = len(trainer.class_names)
     return tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                signature_name=EXAMPLES_SIGNATURE,
-                label_key=trainer.label_key,
-                prediction_key=PREDICTION_KEY,
-            )
-        ],
+        model_specs=[tfma.ModelSpec(signature_name=EXAMPLES_SIGNATURE, label_key=trainer.label_key,
+                                    prediction_key=PREDICTION_KEY)],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[trainer.label_key])],
         metrics_specs=[
-            tfma.MetricsSpec(
-                metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(class_name="SparseCategoricalAccuracy", threshold=accuracy_threshold),
-                    tfma.MetricConfig(
-                        class_name="SparseTopKCategoricalAccuracy",
-                        config=f'"k": {min(config.top_k, num_classes)}',
-                    ),
-                    tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
-                ]
-            ),
+            tfma.MetricsSpec(metrics=[
+                tfma.MetricConfig(class_name="ExampleCount"),
+                tfma.MetricConfig(class_name="SparseCategoricalAccuracy",
+                                  threshold=_threshold(config.min_accuracy, config.max_accuracy_drop)),
+                tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy",
+                                  config=f'"k": {min(config.top_k, num_classes)}'),
+                tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+            ]),
             tfma.MetricsSpec(
                 binarize=tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))}),
                 metrics=[tfma.MetricConfig(class_name="Precision"), tfma.MetricConfig(class_name="Recall")],
             ),
         ],
     )
+
+
+def segmentation_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+    """Mean IoU (blessing metric), per-class IoU, pixel accuracy and pixel counts over all eval pixels."""
+    trainer = config.trainer
+    iou_config = json.dumps({"class_names": trainer.class_names, "ignore_label": trainer.ignore_label})[1:-1]
+    return tfma.EvalConfig(
+        # tf_generic: call the signature only; as a Keras model TFMA would also run the
+        # compiled loss/metrics, which do not apply to the evaluation signature's outputs.
+        model_specs=[tfma.ModelSpec(signature_name=EVALUATION_SIGNATURE, model_type=tfma.constants.TF_GENERIC)],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=[
+            tfma.MetricConfig(class_name="ExampleCount"),
+            tfma.MetricConfig(class_name="SemanticSegmentationIoU", module="components.iou_metric",
+                              config=iou_config,
+                              threshold=_threshold(config.min_mean_iou, config.max_mean_iou_drop)),
+        ])],
+    )
+
+
+def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+    if config.task == "segmentation":
+        return segmentation_eval_config(config)
+    return classification_eval_config(config)
+
+
+def blessing_metric(task: str) -> str:
+    """The metric the blessing thresholds apply to."""
+    return MEAN_IOU_NAME if task == "segmentation" else ACCURACY_METRIC

@@ -19,7 +19,7 @@ feature        type     content
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Sequence
 
 import tensorflow as tf
 
@@ -27,6 +27,8 @@ IMAGE_KEY = "image"
 LABEL_KEY = "label"
 LABEL_NAME_KEY = "label_name"
 FILENAME_KEY = "filename"
+MASK_KEY = "mask"
+CLASS_NAMES_KEY = "class_names"
 
 #: Split names produced by data prep and expected by ImportExampleGen.
 TRAIN_SPLIT = "train"
@@ -47,24 +49,25 @@ def _int64(value: int) -> tf.train.Feature:
     return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
 
 
-def make_image_example(
-    image_bytes: bytes,
-    label: int,
-    label_name: str,
-    filename: str,
-    extra_bytes: Optional[dict] = None,
-) -> tf.train.Example:
-    """Builds one example in the documented format.
-
-    ``extra_bytes`` lets a task add its own encoded payloads (a mask for
-    segmentation) without a second example builder.
-    """
+def make_image_example(image_bytes: bytes, label: int, label_name: str, filename: str) -> tf.train.Example:
+    """Builds one classification example in the documented format."""
     features = {
         IMAGE_KEY: _bytes(image_bytes),
         LABEL_KEY: _int64(label),
         LABEL_NAME_KEY: _bytes(label_name.encode("utf-8")),
         FILENAME_KEY: _bytes(filename.encode("utf-8")),
     }
-    for key, value in (extra_bytes or {}).items():
-        features[key] = _bytes(value)
+    return tf.train.Example(features=tf.train.Features(feature=features))
+
+
+def make_segmentation_example(
+    image_bytes: bytes, mask_png: bytes, class_names: Sequence[str], filename: str
+) -> tf.train.Example:
+    """Builds one segmentation example: image, class-id mask PNG, class names, file name."""
+    features = {
+        IMAGE_KEY: _bytes(image_bytes),
+        MASK_KEY: _bytes(mask_png),
+        CLASS_NAMES_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(value=[n.encode("utf-8") for n in class_names])),
+        FILENAME_KEY: _bytes(filename.encode("utf-8")),
+    }
     return tf.train.Example(features=tf.train.Features(feature=features))

@@ -16,7 +16,7 @@ from tfx import v1 as tfx
 from components.baseline_resolver import LatestBlessedBaselineStrategy
 from pipeline.configs import PipelineConfig
 from pipeline.data_source import DataSource
-from pipeline.evaluation import classification_eval_config
+from pipeline.evaluation import eval_config
 
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.run.run_fn"
@@ -79,7 +79,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
-        eval_config=classification_eval_config(config),
+        eval_config=eval_config(config),
     )
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],

@@ -191,8 +191,10 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
     if summary.metrics:
         lines.append("")
         lines.append("Evaluation (eval split):")
-        for name in sorted(k for k in summary.metrics if "/" not in k):
-            lines.append(f"  {name:<40} {summary.metrics[name]:.4f}")
+        for name in sorted(summary.metrics, key=lambda k: ("/" in k, k)):
+            value = summary.metrics[name]
+            shown = "n/a (class absent)" if value != value else f"{value:.4f}"
+            lines.append(f"  {name:<40} {shown}")
     lines.append("")
     if summary.blessed is None:
         lines.append("Model: not evaluated")

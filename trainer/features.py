@@ -4,3 +4,5 @@
 TRANSFORMED_IMAGE_KEY = "image_pixels"
 #: Class id (classification) passed through unchanged.
 TRANSFORMED_LABEL_KEY = "label"
+#: Segmentation mask resized nearest-neighbour, raw uint8 class ids (H*W bytes).
+TRANSFORMED_MASK_KEY = "mask_pixels"

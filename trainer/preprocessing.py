@@ -13,18 +13,18 @@ import tensorflow as tf
 
 from trainer import features, image_ops
 from trainer.task_config import TrainerConfig
+from trainer.tasks import get_task
 
 
 def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
-    """Decodes, converts to RGB and resizes each image; passes the label through.
+    """Decodes, converts to RGB and resizes each image (bilinear); the task adds its target.
 
-    The label is optional so that the serving path (raw bytes only) can run
-    the same graph: TFT prunes outputs whose inputs are absent.
+    Targets are optional so that the serving path (raw bytes only) can run the
+    same graph: TFT prunes outputs whose inputs are absent.
     """
     config = TrainerConfig.from_dict(custom_config)
     encoded = image_ops.dense_1d(inputs[config.image_key])
     images = image_ops.decode_and_resize(encoded, config.image_size)
     outputs = {features.TRANSFORMED_IMAGE_KEY: image_ops.pixels_to_bytes(images)}
-    if config.label_key in inputs:
-        outputs[features.TRANSFORMED_LABEL_KEY] = tf.cast(image_ops.dense_1d(inputs[config.label_key]), tf.int64)
+    outputs.update(get_task(config.task).transform_targets(inputs, config))
     return outputs

@@ -19,8 +19,8 @@ from absl import logging
 from trainer import inputs, signatures
 from trainer.backbones import resolve_weights
 from trainer.keras_lib import keras
-from trainer.model import build_classifier, compile_classifier
 from trainer.task_config import TrainerConfig
+from trainer.tasks import get_task
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,11 +83,12 @@ def run_fn(fn_args) -> None:
     train_ds = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config, True)
     eval_ds = inputs.make_dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, config, False)
 
-    model, backbone = build_classifier(config)
+    task = get_task(config.task)
+    model, backbone = task.build_model(config)
     pretrained = resolve_weights(config.weights) is not None
     for phase in plan_phases(config, fn_args.train_steps, pretrained):
         trainable = set_trainable(backbone, phase.trainable_fraction, keep_batchnorm_frozen=pretrained)
-        compile_classifier(model, _learning_rate(phase))
+        task.compile(model, _learning_rate(phase), config)
         steps_per_epoch = min(config.steps_per_epoch, phase.steps)
         epochs = int(math.ceil(phase.steps / steps_per_epoch))
         logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable",

@@ -51,6 +51,16 @@ class TrainerConfig:
     #: Share of the training steps spent with a frozen backbone (pretrained weights only).
     head_steps_fraction: float = 0.5
     early_stopping_patience: int = 4
+    # --- segmentation only ---------------------------------------------------
+    mask_key: str = "mask"
+    #: Mask value that marks pixels to ignore in the loss and the IoU.
+    ignore_label: int = 255
+    #: Weight of the soft-Dice term added to sparse cross-entropy (0 = off).
+    dice_weight: float = 0.0
+    #: Per-class loss weights for imbalanced classes (None = all 1).
+    class_weights: Optional[List[float]] = None
+    #: Filters of the U-Net decoder stages, deepest first.
+    decoder_filters: List[int] = dataclasses.field(default_factory=lambda: [64, 32, 16])
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
     #: Hash of the training code; part of the component inputs, so editing the
     #: code invalidates the TFX cache (function references alone would not).
@@ -61,6 +71,8 @@ class TrainerConfig:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.image_size < 8:
             raise ValueError(f"image_size must be at least 8 pixels, got {self.image_size}")
+        if self.class_weights is not None and self.class_names and len(self.class_weights) != len(self.class_names):
+            raise ValueError(f"class_weights has {len(self.class_weights)} values for {len(self.class_names)} classes")
         if isinstance(self.augmentation, dict):
             self.augmentation = AugmentationConfig(**self.augmentation)
 
