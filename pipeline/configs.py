@@ -27,7 +27,7 @@ TASKS = ("classification", "segmentation")
 #: Defaults that differ by task (used where the user gives no value).
 TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "classification": {"image_size": 32, "batch_size": 32, "train_steps": 500, "learning_rate": 2e-3},
-    "segmentation": {"image_size": 64, "batch_size": 16, "train_steps": 1500, "learning_rate": 2e-3},
+    "segmentation": {"image_size": 64, "batch_size": 16, "train_steps": 800, "learning_rate": 2e-3},
 }
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 
@@ -53,6 +53,14 @@ class PipelineConfig:
     data: Optional[str] = None
     eval_fraction: float = 0.2
     split_seed: int = 0
+
+    # --- image validation (components/image_validator) -------------------------
+    #: The run stops when more than this share of examples is quarantined.
+    max_bad_fraction: float = 0.05
+    #: Images with a side below this are quarantined (0: a quarter of image_size).
+    min_image_size: int = 0
+    #: Images longer than this many times their width (or vice versa) are quarantined.
+    max_aspect_ratio: float = 4.0
 
     # --- training length (TFX train_args / eval_args) ------------------------
     train_steps: int = 500
@@ -128,13 +136,20 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
                    help="segmentation: stored mask value -> class id, e.g. 0:0,255:1 (default: values are class ids)")
     g.add_argument("--eval-fraction", type=float, default=d.eval_fraction,
                    help="share of each class held out for evaluation when the data has no split (default: %(default)s)")
+    g = parser.add_argument_group("image validation")
+    g.add_argument("--max-bad-fraction", type=float, default=d.max_bad_fraction,
+                   help="stop the run when more than this share of examples is quarantined (default: %(default)s)")
+    g.add_argument("--min-image-size", type=int, default=d.min_image_size,
+                   help="quarantine images with a side below this many pixels (default: a quarter of --image-size)")
+    g.add_argument("--max-aspect-ratio", type=float, default=d.max_aspect_ratio,
+                   help="quarantine images more elongated than this (default: %(default)s)")
     g = parser.add_argument_group("model")
     g.add_argument("--image-size", type=int, default=None,
                    help="square model input size in pixels (default: 32 classification, 64 segmentation)")
     g.add_argument("--backbone", choices=BACKBONES, default=t.backbone, help="default: %(default)s")
     g.add_argument("--weights", default=t.weights,
                    help="backbone weights: 'imagenet' (downloads), a local .h5 file, or omit for random init")
-    g.add_argument("--train-steps", type=int, default=None, help="default: 500 classification, 1500 segmentation")
+    g.add_argument("--train-steps", type=int, default=None, help="default: 500 classification, 800 segmentation")
     g.add_argument("--eval-steps", type=int, default=d.eval_steps, help="validation steps per epoch (default: %(default)s)")
     g.add_argument("--batch-size", type=int, default=None, help="default: 32 classification, 16 segmentation")
     g.add_argument("--learning-rate", type=float, default=None, help="default: 0.002")
@@ -206,6 +221,9 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
         min_mean_iou=args.min_mean_iou,
         max_mean_iou_drop=args.max_mean_iou_drop,
         mask_values=args.mask_values,
+        max_bad_fraction=args.max_bad_fraction,
+        min_image_size=args.min_image_size,
+        max_aspect_ratio=args.max_aspect_ratio,
         output_dir=args.output_dir,
         serving_dir=args.serving_dir,
         enable_cache=not args.no_cache,

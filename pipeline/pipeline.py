@@ -14,12 +14,30 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
 from components.baseline_resolver import LatestBlessedBaselineStrategy
+from components.image_validator.component import ImageValidator
+from components.image_validator.executor import ValidationConfig
 from pipeline.configs import PipelineConfig
 from pipeline.data_source import DataSource
 from pipeline.evaluation import eval_config
 
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.run.run_fn"
+
+
+def validation_config(config: PipelineConfig) -> ValidationConfig:
+    """What the ImageValidator checks, derived from the pipeline config."""
+    trainer = config.trainer
+    segmentation = config.task == "segmentation"
+    return ValidationConfig(
+        image_key=trainer.image_key,
+        label_key=None if segmentation else trainer.label_key,
+        mask_key=trainer.mask_key if segmentation else None,
+        num_classes=len(trainer.class_names),
+        ignore_label=trainer.ignore_label,
+        min_size=config.min_image_size or max(1, trainer.image_size // 4),
+        max_aspect_ratio=config.max_aspect_ratio,
+        max_bad_fraction=config.max_bad_fraction,
+    )
 
 
 def _baseline_resolver(candidate, for_kubeflow: bool) -> tfx.dsl.Resolver:
@@ -45,10 +63,13 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     example_gen = tfx.components.ImportExampleGen(
         input_base=data.input_base, input_config=data.input_config, output_config=data.output_config
     )
+    # Every image is decoded once here; only the good examples flow on.
+    image_validator = ImageValidator(examples=example_gen.outputs["examples"], config=validation_config(config))
+    examples = image_validator.outputs["validated_examples"]
     # Semantic-domain stats make TFDV recognise encoded images (image domain,
     # sizes, formats) instead of profiling them as UTF-8 text.
     statistics_gen = tfx.components.StatisticsGen(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         stats_options=tfdv.StatsOptions(enable_semantic_domain_stats=True),
     )
     schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
@@ -57,7 +78,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     )
     trainer_config = config.trainer.to_dict()
     transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         custom_config=trainer_config,
@@ -76,7 +97,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     )
     model_resolver = _baseline_resolver(trainer.outputs["model"], for_kubeflow)
     evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
+        examples=examples,
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config(config),
@@ -88,7 +109,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=_absolute(config.serving_model_dir))
         ),
     )
-    return [example_gen, statistics_gen, schema_gen, example_validator, transform, trainer,
+    return [example_gen, image_validator, statistics_gen, schema_gen, example_validator, transform, trainer,
             model_resolver, evaluator, pusher]
 
 

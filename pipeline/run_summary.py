@@ -66,6 +66,8 @@ class RunSummary:
     blessed: Optional[bool]
     pushed_model: Optional[str]
     reports: Dict[str, str]
+    #: ImageValidator counts: total / good / quarantined / reasons (empty if it did not run).
+    validation: Dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
     def all_cached(self) -> bool:
@@ -176,7 +178,33 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
         for artifact in outputs.get("pushed_model", []):
             if _custom(artifact, "pushed"):
                 pushed = _custom(artifact, "pushed_destination")
-    return RunSummary(pipeline_name, run_id, components, metrics, per_class, blessed, pushed, {})
+    summary = RunSummary(pipeline_name, run_id, components, metrics, per_class, blessed, pushed, {})
+    if "ImageValidator" in nodes:
+        summary.validation = read_validation(nodes["ImageValidator"][1])
+        if summary.validation:
+            summary.reports["Image validation (JSON, every quarantined file)"] = summary.validation["path"]
+    return summary
+
+
+def read_validation(outputs: Dict[str, list]) -> Dict[str, object]:
+    """Counts and reasons from the ImageValidator's report artifact."""
+    from components.image_validator.executor import REPORT_FILENAME
+
+    reports = outputs.get("report", [])
+    if not reports:
+        return {}
+    path = f"{reports[0].uri}/{REPORT_FILENAME}"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            report = json.load(handle)
+    except OSError:
+        return {}
+    reasons: Dict[str, int] = {}
+    for split in report["splits"].values():
+        for reason, count in split["reasons"].items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    return {"path": path, "total": report["total"], "good": report["good"],
+            "quarantined": report["quarantined"], "reasons": reasons, "warnings": report["warnings"]}
 
 
 def format_summary(summary: RunSummary, total_seconds: float) -> str:
@@ -188,6 +216,14 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
     lines.append(f"  {'total':<32} {'':<9} {total_seconds:.1f} s".rstrip())
     if summary.all_cached:
         lines.append("  Nothing changed since the last run: every component was served from the cache.")
+    if summary.validation:
+        v = summary.validation
+        lines.append("")
+        lines.append(f"Image validation: {v['total']} examples, {v['good']} good, {v['quarantined']} quarantined")
+        for reason, count in sorted(v["reasons"].items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {count:>6}  {reason}")
+        for warning in v["warnings"]:
+            lines.append(f"  warning: {warning}")
     if summary.metrics:
         lines.append("")
         lines.append("Evaluation (eval split):")

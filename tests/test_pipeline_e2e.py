@@ -5,6 +5,7 @@ One cold run feeds most assertions; a second, unchanged run must come from the c
 
 import base64
 import glob
+import json
 import os
 import re
 import time
@@ -22,12 +23,41 @@ from trainer.task_config import AugmentationConfig, TrainerConfig
 
 pytestmark = pytest.mark.e2e
 
-EXPECTED_COMPONENTS = ["ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
+EXPECTED_COMPONENTS = ["ImportExampleGen", "ImageValidator", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
                        "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher"]
+
+
+#: ~3% bad files hidden among the 300 digits, each with the reason the validator must give.
+BAD_FILES = {
+    "3/zero_bytes.png": "empty record (zero bytes)",
+    "4/truncated.png": "truncated or corrupt image data",
+    "5/not_an_image.png": "cannot be decoded as an image",
+    "6/digit_copy.png": "exact duplicate",
+    "7/tiny.png": "too small",
+}
+
+
+def _add_bad_files(images):
+    """Corrupt, truncated, zero-byte, duplicate, too-small and odd-grayscale (but valid) files."""
+    from PIL import Image
+    import io
+
+    first_six = sorted((images / "6").iterdir())[0].read_bytes()
+    big = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64), dtype=np.uint8)).save(big, format="PNG")
+    tiny = io.BytesIO()
+    Image.fromarray(np.zeros((2, 2), np.uint8)).save(tiny, format="PNG")
+    odd = io.BytesIO()
+    Image.fromarray(np.full((8, 8), 30000, np.uint16), mode="I;16").save(odd, format="PNG")
+    contents = {"3/zero_bytes.png": b"", "4/truncated.png": big.getvalue()[:300], "5/not_an_image.png": b"GIF89a?",
+                "6/digit_copy.png": first_six, "7/tiny.png": tiny.getvalue(), "8/gray16_odd.png": odd.getvalue()}
+    for name, data in contents.items():
+        (images / name).write_bytes(data)
 
 
 def _config(root):
     images = default_data.write_digits_pngs(root / "digits", limit_per_class=30)
+    _add_bad_files(images)
     return PipelineConfig(
         trainer=TrainerConfig(image_size=16, batch_size=32, steps_per_epoch=40,
                               augmentation=AugmentationConfig(flip_left_right=False)),
@@ -53,9 +83,10 @@ def _component(summary, node_id):
     return next(c for c in summary.components if c.node_id == node_id)
 
 
-def _eval_examples(config):
-    """(raw PNG bytes, labels) of the prepared eval split."""
-    files = glob.glob(os.path.join(config.prepared_data_dir, "digits-*", ef.EVAL_SPLIT, "*"))
+def _eval_examples(summary):
+    """(raw PNG bytes, labels) of the validated eval split (what Transform and the Evaluator saw)."""
+    validated = _component(summary, "ImageValidator").outputs["validated_examples"][0]
+    files = glob.glob(os.path.join(validated, "Split-eval", "*"))
     images, labels = [], []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
         feature = tf.train.Example.FromString(record.numpy()).features.feature
@@ -74,13 +105,13 @@ def test_every_component_ran_and_is_recorded_in_mlmd(cold_run):
 def test_evaluator_metrics_cover_the_eval_split(cold_run):
     config, summary, _ = cold_run
     metrics = summary.metrics
-    assert metrics["example_count"] == 60
+    assert 50 < metrics["example_count"] <= 60
     assert 0.5 <= metrics["sparse_categorical_accuracy"] <= 1.0
     assert metrics["sparse_top_k_categorical_accuracy"] >= metrics["sparse_categorical_accuracy"]
     for name in config.trainer.class_names:
         assert 0.0 <= metrics[f"precision/{name}"] <= 1.0 and 0.0 <= metrics[f"recall/{name}"] <= 1.0
     assert sorted(summary.per_class_metrics) == sorted(config.trainer.class_names)
-    assert sum(m["example_count"] for m in summary.per_class_metrics.values()) == 60
+    assert sum(m["example_count"] for m in summary.per_class_metrics.values()) == metrics["example_count"]
 
 
 def test_blessed_model_is_pushed_in_serving_layout(cold_run):
@@ -94,7 +125,7 @@ def test_blessed_model_is_pushed_in_serving_layout(cold_run):
 
 def test_pushed_model_predicts_raw_png_bytes_with_the_evaluator_accuracy(cold_run):
     config, summary, _ = cold_run
-    images, labels = _eval_examples(config)
+    images, labels = _eval_examples(summary)
     model = tf.saved_model.load(summary.pushed_model)
     out = model.signatures["serving_default"](image_bytes=tf.constant(images))
     predicted = out["class_id"].numpy()
@@ -115,13 +146,25 @@ def test_no_training_serving_skew(cold_run):
     model = tf.keras.models.load_model(summary.pushed_model)
     decoded = image_ops.bytes_to_pixels(tf.constant(pixels), config.trainer.image_size)
     via_transform = model(tf.cast(decoded, tf.float32), training=False).numpy()
-    images, _ = _eval_examples(config)
+    images, _ = _eval_examples(summary)
     via_bytes = tf.saved_model.load(summary.pushed_model).signatures["serving_default"](
         image_bytes=tf.constant(images))["probabilities"].numpy()
     assert via_transform.shape == via_bytes.shape
     # Example order differs between the two files; compare the sorted rows.
     order = lambda a: a[np.lexsort(a.T[::-1])]  # noqa: E731
     np.testing.assert_allclose(order(via_transform), order(via_bytes), atol=1e-5)
+
+
+def test_bad_files_are_quarantined_and_counts_add_up(cold_run):
+    _, summary, _ = cold_run
+    validation = summary.validation
+    assert validation["total"] == 306 and validation["quarantined"] == len(BAD_FILES)
+    assert validation["good"] + validation["quarantined"] == validation["total"]
+    report = json.load(open(validation["path"]))
+    reasons = {row["filename"]: row["reason"] for row in report["examples"] if row["reason"]}
+    assert reasons == BAD_FILES
+    good_eval = report["splits"]["eval"]["good"]
+    assert summary.metrics["example_count"] == good_eval  # the Evaluator saw only good examples
 
 
 def test_reports_are_written(cold_run):
@@ -131,7 +174,8 @@ def test_reports_are_written(cold_run):
     encoded = re.search(r'proto-input="([^"]+)"', html).group(1)
     stats = statistics_pb2.DatasetFeatureStatisticsList.FromString(base64.b64decode(encoded))
     assert sorted(d.name for d in stats.datasets) == ["eval", "train"]
-    assert {d.num_examples for d in stats.datasets} == {60, 240}
+    splits = json.load(open(summary.validation["path"]))["splits"]
+    assert {d.name: d.num_examples for d in stats.datasets} == {s: v["good"] for s, v in splits.items()}
     assert "no anomalies" in open(summary.reports["Anomalies"], encoding="utf-8").read()
     assert os.path.isfile(summary.reports["Run summary (JSON)"])
 

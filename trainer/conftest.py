@@ -29,16 +29,9 @@ def sample_images():
     ]
 
 
-@pytest.fixture(scope="session")
-def transform_run(tmp_path_factory):
-    """Runs preprocessing_fn through real TFT/Beam; returns (config, transformed rows, TFTransformOutput)."""
-    tmp = tmp_path_factory.mktemp("tft")
-    config = TrainerConfig(image_size=IMAGE_SIZE, class_names=[n for n, _, _ in sample_images()])
-    raw = [{"image": data, "label": i} for i, (_, data, _) in enumerate(sample_images())]
-    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec({
-        "image": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.int64),
-    }))
+def run_tft(tmp, config: TrainerConfig, raw, feature_spec):
+    """preprocessing_fn through real TFT/Beam; returns (transformed rows, TFTransformOutput)."""
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(feature_spec))
     output_dir = str(tmp / "transform_output")
     with tft_beam.Context(temp_dir=str(tmp / "tft_tmp"), force_tf_compat_v1=False):
         (rows, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
@@ -47,4 +40,16 @@ def transform_run(tmp_path_factory):
         _ = transform_fn | tft_beam.WriteTransformFn(output_dir)
     # TFX's Transform also stores the raw schema; serving reads the raw feature spec from it.
     metadata_io.write_metadata(metadata, os.path.join(output_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
-    return config, rows, tft.TFTransformOutput(output_dir)
+    return rows, tft.TFTransformOutput(output_dir)
+
+
+@pytest.fixture(scope="session")
+def transform_run(tmp_path_factory):
+    """Classification: (config, transformed rows, TFTransformOutput) for sample_images()."""
+    config = TrainerConfig(image_size=IMAGE_SIZE, class_names=[n for n, _, _ in sample_images()])
+    raw = [{"image": data, "label": i} for i, (_, data, _) in enumerate(sample_images())]
+    rows, output = run_tft(tmp_path_factory.mktemp("tft"), config, raw, {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "label": tf.io.FixedLenFeature([], tf.int64),
+    })
+    return config, rows, output

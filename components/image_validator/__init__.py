@@ -1,0 +1,1 @@
+"""ImageValidator: decode every image, quarantine the bad ones with a reason each."""

@@ -1,0 +1,231 @@
+"""ImageValidator executor: a Beam pipeline that checks every example and splits good from bad.
+
+Per example (in parallel): decode the image (and mask) and record width,
+height, channels, format, brightness and a content hash; flag empty,
+undecodable, truncated, too small and extremely elongated images.
+Across examples (grouped by content hash): keep the first copy of an image
+and quarantine the others — as "exact duplicate" within a split, or as
+"leakage" when the copy sits in eval and the original in train.
+
+Good examples keep their bytes unchanged in ``validated_examples``; bad ones go
+to ``quarantine`` with ``quarantine_reason``/``quarantine_detail`` features
+added.  ``report`` holds one row per example and the counts, which always add
+up: good + quarantined = input, per split.  The run fails only when the bad
+fraction exceeds ``max_bad_fraction`` (the outputs and report are written
+first, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+import zlib
+from typing import Any, Dict, Iterable, List, Optional
+
+import apache_beam as beam
+import tensorflow as tf
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import artifact_utils
+
+from components.image_validator import checks
+from components.image_validator.spec import (CONFIG_KEY, EXAMPLES_KEY, QUARANTINE_KEY, REPORT_KEY,
+                                             VALIDATED_EXAMPLES_KEY)
+
+REPORT_FILENAME = "image_validation.json"
+REASON_FEATURE = "quarantine_reason"
+DETAIL_FEATURE = "quarantine_detail"
+TRAIN_SPLIT = "train"
+
+
+@dataclasses.dataclass
+class ValidationConfig:
+    """What to check; serialised into the component's ``config`` execution parameter."""
+
+    image_key: str = "image"
+    label_key: Optional[str] = "label"
+    filename_key: Optional[str] = "filename"
+    mask_key: Optional[str] = None
+    num_classes: int = 0
+    ignore_label: int = 255
+    min_size: int = 8
+    max_aspect_ratio: float = 4.0
+    #: The run fails when more than this share of all examples is quarantined.
+    max_bad_fraction: float = 0.05
+    #: A class with less than this share of the largest class's count is reported as imbalanced.
+    imbalance_ratio: float = 0.2
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ValidationConfig":
+        return cls(**json.loads(text))
+
+
+class TooManyBadExamples(RuntimeError):
+    """The bad fraction passed the configured threshold."""
+
+
+def _feature_bytes(example: tf.train.Example, key: Optional[str]) -> Optional[bytes]:
+    if not key or key not in example.features.feature:
+        return None
+    values = example.features.feature[key].bytes_list.value
+    return values[0] if values else b""
+
+
+def _label(example: tf.train.Example, key: Optional[str]) -> Optional[int]:
+    if not key or key not in example.features.feature:
+        return None
+    values = example.features.feature[key].int64_list.value
+    return int(values[0]) if values else None
+
+
+def check_record(serialized: bytes, split: str, index: int, config: ValidationConfig) -> Dict[str, Any]:
+    """Checks one serialized example; returns a row (with the example's bytes under 'serialized')."""
+    example = tf.train.Example.FromString(serialized)
+    image = _feature_bytes(example, config.image_key)
+    filename = (_feature_bytes(example, config.filename_key) or b"").decode("utf-8", "replace")
+    if image is None:
+        info = checks.ImageInfo(reason=checks.EMPTY, detail=f"no '{config.image_key}' feature")
+    else:
+        info = checks.inspect_image(image, config.min_size, config.max_aspect_ratio)
+    if info.reason is None and config.mask_key:
+        mask = _feature_bytes(example, config.mask_key)
+        reason = checks.MASK_BAD if mask is None else checks.check_mask(mask, info, config.num_classes, config.ignore_label)
+        if reason:
+            info.reason = reason
+    row = dataclasses.asdict(info)
+    row.update(split=split, index=index, filename=filename or f"{split}#{index}",
+               label=_label(example, config.label_key), serialized=serialized)
+    return row
+
+
+def resolve_duplicates(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Among rows with the same content hash, keep the first good one (train first, then by name)."""
+    rows = list(rows)
+    good = sorted((r for r in rows if r["reason"] is None),
+                  key=lambda r: (r["split"] != TRAIN_SPLIT, r["split"], r["filename"], r["index"]))
+    if len(good) > 1:
+        keeper = good[0]
+        for row in good[1:]:
+            leak = keeper["split"] == TRAIN_SPLIT and row["split"] != TRAIN_SPLIT
+            row["reason"] = checks.LEAKAGE if leak else checks.DUPLICATE
+            row["detail"] = f"same bytes as {keeper['split']}/{keeper['filename']}"
+    return rows
+
+
+def _quarantined(row: Dict[str, Any]) -> bytes:
+    example = tf.train.Example.FromString(row["serialized"])
+    example.features.feature[REASON_FEATURE].bytes_list.value.append(row["reason"].encode())
+    example.features.feature[DETAIL_FEATURE].bytes_list.value.append(row["detail"].encode())
+    return example.SerializeToString()
+
+
+def summarize(rows: List[Dict[str, Any]], config: ValidationConfig) -> Dict[str, Any]:
+    """Counts per split and reason, class balance, and the per-example rows (without bytes)."""
+    splits: Dict[str, Dict[str, Any]] = {}
+    for row in rows:
+        s = splits.setdefault(row["split"], {"input": 0, "good": 0, "quarantined": 0,
+                                              "reasons": collections.Counter(), "class_counts": collections.Counter()})
+        s["input"] += 1
+        if row["reason"]:
+            s["quarantined"] += 1
+            s["reasons"][row["reason"]] += 1
+        else:
+            s["good"] += 1
+            if row["label"] is not None:
+                s["class_counts"][str(row["label"])] += 1
+    warnings = []
+    for name, s in splits.items():
+        counts = s["class_counts"]
+        if counts and min(counts.values()) < config.imbalance_ratio * max(counts.values()):
+            rare = sorted(k for k, v in counts.items() if v < config.imbalance_ratio * max(counts.values()))
+            warnings.append(f"class imbalance in {name}: class(es) {', '.join(rare)} have under "
+                            f"{config.imbalance_ratio:.0%} of the largest class's {max(counts.values())} examples")
+        s["reasons"], s["class_counts"] = dict(s["reasons"]), dict(counts)
+    total = sum(s["input"] for s in splits.values())
+    bad = sum(s["quarantined"] for s in splits.values())
+    return {
+        "config": dataclasses.asdict(config),
+        "total": total, "good": total - bad, "quarantined": bad,
+        "bad_fraction": bad / total if total else 0.0,
+        "splits": splits, "warnings": warnings,
+        "examples": sorted(({k: v for k, v in r.items() if k != "serialized"} for r in rows),
+                           key=lambda r: (r["split"], r["filename"], r["index"])),
+    }
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """See the module docstring."""
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:
+        config = ValidationConfig.from_json(exec_properties[CONFIG_KEY])
+        examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+        validated = artifact_utils.get_single_instance(output_dict[VALIDATED_EXAMPLES_KEY])
+        quarantine = artifact_utils.get_single_instance(output_dict[QUARANTINE_KEY])
+        report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])
+        splits = artifact_utils.decode_split_names(examples.split_names)
+        for output in (validated, quarantine):
+            output.split_names = examples.split_names
+            examples_utils.set_payload_format(output, examples_utils.get_payload_format(examples))
+        report_path = os.path.join(report.uri, REPORT_FILENAME)
+
+        with self._make_beam_pipeline() as pipeline:
+            checked = []
+            for split in splits:
+                pattern = os.path.join(artifact_utils.get_split_uri([examples], split), "*")
+                checked.append(
+                    pipeline
+                    | f"Read[{split}]" >> beam.io.ReadFromTFRecord(pattern)
+                    | f"Check[{split}]" >> beam.Map(
+                        lambda s, split=split: check_record(s, split, zlib.crc32(s), config)))
+            rows = (
+                checked
+                | "AllSplits" >> beam.Flatten()
+                | "ByHash" >> beam.Map(lambda r: (r["sha256"] if r["reason"] is None else f"bad:{id(r)}", r))
+                | "GroupByHash" >> beam.GroupByKey()
+                | "Duplicates" >> beam.FlatMap(lambda kv: resolve_duplicates(kv[1]))
+            )
+            for split in splits:
+                in_split = rows | f"Split[{split}]" >> beam.Filter(lambda r, s=split: r["split"] == s)
+                good_dir = artifact_utils.get_split_uri([validated], split)
+                bad_dir = artifact_utils.get_split_uri([quarantine], split)
+                _ = (in_split
+                     | f"Good[{split}]" >> beam.Filter(lambda r: r["reason"] is None)
+                     | f"GoodBytes[{split}]" >> beam.Map(lambda r: r["serialized"])
+                     | f"WriteGood[{split}]" >> beam.io.WriteToTFRecord(
+                         os.path.join(good_dir, "data_tfrecord"), file_name_suffix=".gz"))
+                _ = (in_split
+                     | f"Bad[{split}]" >> beam.Filter(lambda r: r["reason"] is not None)
+                     | f"BadBytes[{split}]" >> beam.Map(_quarantined)
+                     | f"WriteBad[{split}]" >> beam.io.WriteToTFRecord(
+                         os.path.join(bad_dir, "data_tfrecord"), file_name_suffix=".gz"))
+            _ = (rows
+                 | "Rows" >> beam.Map(lambda r: {k: v for k, v in r.items() if k != "serialized"})
+                 | "AllRows" >> beam.combiners.ToList()
+                 | "Summarize" >> beam.Map(lambda rs: summarize(rs, config))
+                 | "WriteReport" >> beam.Map(lambda summary: _write_json(report_path, summary)))
+
+        with tf.io.gfile.GFile(report_path) as handle:
+            summary = json.load(handle)
+        report.set_int_custom_property("total", summary["total"])
+        report.set_int_custom_property("quarantined", summary["quarantined"])
+        if summary["bad_fraction"] > config.max_bad_fraction:
+            reasons = collections.Counter()
+            for split in summary["splits"].values():
+                reasons.update(split["reasons"])
+            raise TooManyBadExamples(
+                f"{summary['quarantined']} of {summary['total']} examples ({summary['bad_fraction']:.1%}) are bad, "
+                f"more than the allowed {config.max_bad_fraction:.1%}: "
+                + ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+                + f". Details per file: {report_path}. Fix the data or raise --max-bad-fraction."
+            )
+
+
+def _write_json(path: str, summary: Dict[str, Any]) -> None:
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as handle:
+        json.dump(summary, handle, indent=1, sort_keys=True)

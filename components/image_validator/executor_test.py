@@ -1,0 +1,139 @@
+"""ImageValidator executor: Do() on real Examples artifacts in a temp dir, with real Beam."""
+
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.image_validator import checks
+from components.image_validator.executor import REPORT_FILENAME, Executor, TooManyBadExamples, ValidationConfig
+from components.image_validator.spec import ImageValidationReport
+from pipeline.example_format import make_image_example
+
+
+def _png(array, mode=None):
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode=mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _image(seed, size=(12, 12)):
+    return _png(np.random.default_rng(seed).integers(0, 255, size + (3,), dtype=np.uint8))
+
+
+GOOD = _image(1)
+SPLITS = {
+    "train": {
+        "good_a.png": GOOD,
+        "good_b.png": _image(2),
+        "gray16.png": _png(np.full((12, 12), 40000, np.uint16), mode="I;16"),
+        "rgba.png": _png(np.full((12, 12, 4), 99, np.uint8), mode="RGBA"),
+        "zero.png": b"",
+        "garbage.png": b"this is not an image at all",
+        "truncated.png": _image(3, (40, 40))[:200],
+        "tiny.png": _image(4, (3, 3)),
+        "long.png": _image(5, (8, 60)),
+        "good_a_copy.png": GOOD,
+    },
+    "eval": {
+        "eval_good.png": _image(6),
+        "leak_of_a.png": GOOD,
+    },
+}
+EXPECTED_BAD = {
+    "zero.png": checks.EMPTY, "garbage.png": checks.UNDECODABLE, "truncated.png": checks.TRUNCATED,
+    "tiny.png": checks.TOO_SMALL, "long.png": checks.ASPECT, "good_a_copy.png": checks.DUPLICATE,
+    "leak_of_a.png": checks.LEAKAGE,
+}
+
+
+def _examples_artifact(root):
+    examples = standard_artifacts.Examples()
+    examples.uri = str(root / "examples")
+    examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
+    for split, files in SPLITS.items():
+        split_dir = os.path.join(examples.uri, f"Split-{split}")
+        os.makedirs(split_dir)
+        options = tf.io.TFRecordOptions(compression_type="GZIP")
+        with tf.io.TFRecordWriter(os.path.join(split_dir, "data_tfrecord-00000-of-00001.gz"), options) as writer:
+            for i, (name, data) in enumerate(files.items()):
+                writer.write(make_image_example(data, i % 2, str(i % 2), name).SerializeToString())
+    return examples
+
+
+def _run(tmp_path, max_bad_fraction=0.9):
+    outputs = {}
+    for key, artifact_type in (("validated_examples", standard_artifacts.Examples),
+                               ("quarantine", standard_artifacts.Examples), ("report", ImageValidationReport)):
+        artifact = artifact_type()
+        artifact.uri = str(tmp_path / key)
+        outputs[key] = [artifact]
+    config = ValidationConfig(min_size=8, max_aspect_ratio=4.0, max_bad_fraction=max_bad_fraction)
+    error = None
+    try:
+        Executor().Do({"examples": [_examples_artifact(tmp_path)]}, outputs, {"config": config.to_json()})
+    except TooManyBadExamples as err:
+        error = err
+    return outputs, error
+
+
+def _read(artifact, split):
+    files = tf.io.gfile.glob(os.path.join(artifact.uri, f"Split-{split}", "*"))
+    rows = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        feature = tf.train.Example.FromString(record.numpy()).features.feature
+        reason = feature["quarantine_reason"].bytes_list.value if "quarantine_reason" in feature else []
+        rows.append((feature["filename"].bytes_list.value[0].decode(), reason[0].decode() if reason else None))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory):
+    return _run(tmp_path_factory.mktemp("validator"))
+
+
+def test_bad_examples_are_quarantined_with_their_reason(validated):
+    outputs, error = validated
+    assert error is None
+    quarantined = {}
+    for split in SPLITS:
+        quarantined.update(dict(_read(outputs["quarantine"][0], split)))
+    assert quarantined == EXPECTED_BAD
+
+
+def test_good_examples_pass_unchanged_and_counts_add_up(validated):
+    outputs, _ = validated
+    for split, files in SPLITS.items():
+        good = {name for name, _ in _read(outputs["validated_examples"][0], split)}
+        bad = {name for name, _ in _read(outputs["quarantine"][0], split)}
+        assert good == set(files) - set(EXPECTED_BAD)
+        assert len(good) + len(bad) == len(files)
+    assert outputs["validated_examples"][0].split_names == '["train", "eval"]'
+
+
+def test_report_records_properties_and_counts(validated):
+    outputs, _ = validated
+    report = json.load(open(os.path.join(outputs["report"][0].uri, REPORT_FILENAME)))
+    assert report["total"] == 12 and report["quarantined"] == 7 and report["good"] == 5
+    assert report["splits"]["eval"] == {"input": 2, "good": 1, "quarantined": 1,
+                                        "reasons": {checks.LEAKAGE: 1}, "class_counts": {"0": 1}}
+    rows = {r["filename"]: r for r in report["examples"]}
+    assert (rows["good_a.png"]["width"], rows["good_a.png"]["height"], rows["good_a.png"]["channels"]) == (12, 12, 3)
+    assert rows["gray16.png"]["reason"] is None and rows["gray16.png"]["mode"].startswith("I")
+    assert rows["rgba.png"]["channels"] == 4 and rows["rgba.png"]["format"] == "PNG"
+    assert 0.0 <= rows["good_b.png"]["brightness"] <= 1.0
+    assert "same bytes as train/good_a.png" in rows["leak_of_a.png"]["detail"]
+    assert outputs["report"][0].get_int_custom_property("quarantined") == 7
+
+
+def test_too_many_bad_examples_fail_after_writing_everything(tmp_path):
+    outputs, error = _run(tmp_path, max_bad_fraction=0.1)
+    assert isinstance(error, TooManyBadExamples)
+    assert "7 of 12 examples (58.3%) are bad" in str(error) and "raise --max-bad-fraction" in str(error)
+    assert os.path.isfile(os.path.join(outputs["report"][0].uri, REPORT_FILENAME))
+    assert len(_read(outputs["validated_examples"][0], "train")) == 4

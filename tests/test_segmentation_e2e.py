@@ -1,0 +1,70 @@
+"""Segmentation through the whole pipeline on a small generated shapes set (real TFX/Beam/MLMD/TFMA)."""
+
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline import default_data, local_run
+from pipeline.configs import PipelineConfig
+from trainer.task_config import TrainerConfig
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def seg_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("seg_e2e")
+    shapes = default_data.write_shapes_dataset(root / "shapes", count=80, size=40)
+    (shapes / "labels.txt").write_text("\n".join(default_data.SHAPE_CLASSES) + "\n")
+    config = PipelineConfig(
+        trainer=TrainerConfig(task="segmentation", image_size=32, batch_size=16, steps_per_epoch=30),
+        data=str(shapes), train_steps=60, eval_steps=2, min_mean_iou=0.0, max_mean_iou_drop=1.0,
+        output_dir=str(root / "outputs"),
+    )
+    return config, local_run.run(config)
+
+
+def _eval_examples(summary):
+    examples_dir = next(c for c in summary.components if c.node_id == "ImageValidator").outputs["validated_examples"][0]
+    files = glob.glob(os.path.join(examples_dir, "Split-eval", "*"))
+    return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def test_all_components_complete_and_model_pushed(seg_run):
+    _, summary = seg_run
+    assert {c.state for c in summary.components} == {"COMPLETE"}
+    assert summary.blessed is True and os.path.isfile(os.path.join(summary.pushed_model, "saved_model.pb"))
+    assert summary.metrics["example_count"] == 16
+    for name in default_data.SHAPE_CLASSES:
+        assert f"iou/{name}" in summary.metrics and f"pixel_count/{name}" in summary.metrics
+
+
+def test_evaluator_mean_iou_equals_an_independent_numpy_computation(seg_run):
+    config, summary = seg_run
+    model = tf.saved_model.load(summary.pushed_model)
+    out = model.signatures["evaluation"](examples=tf.constant(_eval_examples(summary)))
+    truth, predicted = out["label_mask"].numpy().ravel(), out["predicted_mask"].numpy().ravel()
+    keep = truth != config.trainer.ignore_label
+    truth, predicted = truth[keep], predicted[keep]
+    ious = []
+    for cls in range(len(config.trainer.class_names)):
+        intersection = np.sum((truth == cls) & (predicted == cls))
+        union = np.sum((truth == cls) | (predicted == cls))
+        if union:
+            ious.append(intersection / union)
+    assert summary.metrics["mean_iou"] == pytest.approx(np.mean(ious), abs=1e-6)
+    assert summary.metrics["pixel_accuracy"] == pytest.approx(np.mean(truth == predicted), abs=1e-6)
+    assert summary.metrics["pixel_count/background"] == np.sum(truth == 0)
+
+
+def test_pushed_model_returns_masks_at_the_original_size(seg_run):
+    config, summary = seg_run
+    images = sorted(glob.glob(os.path.join(config.data, "images", "*.png")))[:3]
+    out = tf.saved_model.load(summary.pushed_model).signatures["serving_default"](
+        image_bytes=tf.constant([open(p, "rb").read() for p in images]))
+    assert out["mask"].shape == (3, 40, 40)
+    assert out["probabilities"].shape == (3, 32, 32, 4)
+    assert set(np.unique(out["mask"].numpy())) <= {0, 1, 2, 3}
