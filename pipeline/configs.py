@@ -27,7 +27,7 @@ TASKS = ("classification", "segmentation")
 #: Defaults that differ by task (used where the user gives no value).
 TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "classification": {"image_size": 32, "batch_size": 32, "train_steps": 500, "learning_rate": 2e-3},
-    "segmentation": {"image_size": 64, "batch_size": 16, "train_steps": 800, "learning_rate": 2e-3},
+    "segmentation": {"image_size": 64, "batch_size": 16, "train_steps": 600, "learning_rate": 2e-3},
 }
 DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
 
@@ -53,6 +53,9 @@ class PipelineConfig:
     data: Optional[str] = None
     eval_fraction: float = 0.2
     split_seed: int = 0
+
+    #: Curated schema to import (ImportSchemaGen) instead of inferring one; see resolve_schema_file().
+    schema_file: Optional[str] = None
 
     # --- image validation (components/image_validator) -------------------------
     #: The run stops when more than this share of examples is quarantined.
@@ -98,6 +101,17 @@ class PipelineConfig:
     def task(self) -> str:
         return self.trainer.task
 
+    def resolve_schema_file(self) -> Optional[str]:
+        """The schema to import: --schema, else the curated one of the embedded dataset, else None (infer)."""
+        if self.schema_file:
+            if "://" not in self.schema_file and not os.path.isfile(self.schema_file):
+                raise FileNotFoundError(f"--schema {self.schema_file}: no such file")
+            return self.schema_file if "://" in self.schema_file else os.path.abspath(self.schema_file)
+        default = Path(__file__).resolve().parent.parent / "schema" / self.task / "schema.pbtxt"
+        if self.data is None and default.is_file():
+            return str(default)
+        return None
+
     # Derived locations: one place decides the output layout.
     @property
     def pipeline_root(self) -> str:
@@ -134,6 +148,9 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
                    "default: labels.txt next to the data")
     g.add_argument("--mask-values", default=None,
                    help="segmentation: stored mask value -> class id, e.g. 0:0,255:1 (default: values are class ids)")
+    g.add_argument("--schema", default=None,
+                   help="curated schema.pbtxt to validate against (default: schema/TASK/schema.pbtxt for the "
+                        "embedded data, inferred by SchemaGen for your own; create one with python -m pipeline.schema_tool)")
     g.add_argument("--eval-fraction", type=float, default=d.eval_fraction,
                    help="share of each class held out for evaluation when the data has no split (default: %(default)s)")
     g = parser.add_argument_group("image validation")
@@ -149,7 +166,7 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--backbone", choices=BACKBONES, default=t.backbone, help="default: %(default)s")
     g.add_argument("--weights", default=t.weights,
                    help="backbone weights: 'imagenet' (downloads), a local .h5 file, or omit for random init")
-    g.add_argument("--train-steps", type=int, default=None, help="default: 500 classification, 800 segmentation")
+    g.add_argument("--train-steps", type=int, default=None, help="default: 500 classification, 600 segmentation")
     g.add_argument("--eval-steps", type=int, default=d.eval_steps, help="validation steps per epoch (default: %(default)s)")
     g.add_argument("--batch-size", type=int, default=None, help="default: 32 classification, 16 segmentation")
     g.add_argument("--learning-rate", type=float, default=None, help="default: 0.002")
@@ -221,6 +238,7 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
         min_mean_iou=args.min_mean_iou,
         max_mean_iou_drop=args.max_mean_iou_drop,
         mask_values=args.mask_values,
+        schema_file=args.schema,
         max_bad_fraction=args.max_bad_fraction,
         min_image_size=args.min_image_size,
         max_aspect_ratio=args.max_aspect_ratio,

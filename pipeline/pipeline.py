@@ -72,7 +72,12 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         examples=examples,
         stats_options=tfdv.StatsOptions(enable_semantic_domain_stats=True),
     )
-    schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+    schema_file = config.resolve_schema_file()
+    if schema_file:
+        # A curated schema states intent (label ids, class names, required images); see pipeline/schema_tool.py.
+        schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
+    else:
+        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )

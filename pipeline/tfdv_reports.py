@@ -51,7 +51,7 @@ def write_tfdv_reports(outputs: Dict[str, Dict[str, List[str]]], report_dir: str
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(_FACETS_PAGE.format(title="TFDV statistics: " + " vs ".join(names), body=html))
         written["Statistics (Facets Overview)"] = path
-    schema_uris = outputs.get("SchemaGen", {}).get("schema", [])
+    schema_uris = (outputs.get("SchemaGen") or outputs.get("ImportSchemaGen") or {}).get("schema", [])
     if schema_uris:
         path = os.path.join(report_dir, "schema.pbtxt")
         shutil.copyfile(os.path.join(schema_uris[0], "schema.pbtxt"), path)
