@@ -57,6 +57,9 @@ class PipelineConfig:
     #: Curated schema to import (ImportSchemaGen) instead of inferring one; see resolve_schema_file().
     schema_file: Optional[str] = None
 
+    #: Which ExampleValidator anomalies stop the run before Transform: model-features | all | none.
+    block_anomalies: str = "model-features"
+
     # --- image validation (components/image_validator) -------------------------
     #: The run stops when more than this share of examples is quarantined.
     max_bad_fraction: float = 0.05
@@ -160,6 +163,9 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
                    help="quarantine images with a side below this many pixels (default: a quarter of --image-size)")
     g.add_argument("--max-aspect-ratio", type=float, default=d.max_aspect_ratio,
                    help="quarantine images more elongated than this (default: %(default)s)")
+    g.add_argument("--block-anomalies", choices=("model-features", "all", "none"), default=d.block_anomalies,
+                   help="which TFDV anomalies stop the run before Transform: those in the image/label/mask "
+                        "(default), all, or none (reported only)")
     g = parser.add_argument_group("model")
     g.add_argument("--image-size", type=int, default=None,
                    help="square model input size in pixels (default: 32 classification, 64 segmentation)")
@@ -239,6 +245,7 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
         max_mean_iou_drop=args.max_mean_iou_drop,
         mask_values=args.mask_values,
         schema_file=args.schema,
+        block_anomalies=args.block_anomalies,
         max_bad_fraction=args.max_bad_fraction,
         min_image_size=args.min_image_size,
         max_aspect_ratio=args.max_aspect_ratio,

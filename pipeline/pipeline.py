@@ -13,6 +13,7 @@ import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
+from components.anomaly_gate.component import AnomalyGate
 from components.baseline_resolver import LatestBlessedBaselineStrategy
 from components.image_validator.component import ImageValidator
 from components.image_validator.executor import ValidationConfig
@@ -22,6 +23,12 @@ from pipeline.evaluation import eval_config
 
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.run.run_fn"
+
+
+def _model_features(config: PipelineConfig) -> List[str]:
+    trainer = config.trainer
+    target = trainer.mask_key if config.task == "segmentation" else trainer.label_key
+    return [trainer.image_key, target]
 
 
 def validation_config(config: PipelineConfig) -> ValidationConfig:
@@ -81,6 +88,12 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    # Transform waits for the gate: anomalies in what the model reads stop the run here.
+    anomaly_gate = AnomalyGate(
+        anomalies=example_validator.outputs["anomalies"],
+        policy=config.block_anomalies,
+        model_features=_model_features(config),
+    )
     trainer_config = config.trainer.to_dict()
     transform = tfx.components.Transform(
         examples=examples,
@@ -91,6 +104,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         # statistics would decode every image twice more.
         disable_statistics=True,
     )
+    transform.add_upstream_node(anomaly_gate)
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
@@ -114,7 +128,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=_absolute(config.serving_model_dir))
         ),
     )
-    return [example_gen, image_validator, statistics_gen, schema_gen, example_validator, transform, trainer,
+    return [example_gen, image_validator, statistics_gen, schema_gen, example_validator, anomaly_gate, transform, trainer,
             model_resolver, evaluator, pusher]
 
 

@@ -42,3 +42,11 @@ def test_explicit_missing_schema_is_a_clear_error(tmp_path):
 def test_segmentation_default_has_its_own_curated_schema(tmp_path):
     config = PipelineConfig(trainer=TrainerConfig(task="segmentation"), output_dir=str(tmp_path))
     assert config.resolve_schema_file().endswith("schema/segmentation/schema.pbtxt")
+
+
+def test_transform_waits_for_the_anomaly_gate(tmp_path):
+    config = PipelineConfig(output_dir=str(tmp_path), block_anomalies="all")
+    components = {c.id: c for c in create_components(config, data_source.resolve(config, log=lambda *_: None))}
+    assert components["AnomalyGate"] in components["Transform"].upstream_nodes
+    assert components["AnomalyGate"].exec_properties["policy"] == "all"
+    assert components["AnomalyGate"].exec_properties["model_features"] == '["image", "label"]'

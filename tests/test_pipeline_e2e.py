@@ -23,7 +23,7 @@ from trainer.task_config import AugmentationConfig, TrainerConfig
 
 pytestmark = pytest.mark.e2e
 
-EXPECTED_COMPONENTS = ["ImportExampleGen", "ImageValidator", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
+EXPECTED_COMPONENTS = ["ImportExampleGen", "ImageValidator", "StatisticsGen", "SchemaGen", "ExampleValidator", "AnomalyGate", "Transform",
                        "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher"]
 
 

@@ -1,0 +1,1 @@
+"""AnomalyGate: stop the pipeline before Transform when ExampleValidator found anomalies that matter."""

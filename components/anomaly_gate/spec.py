@@ -1,0 +1,27 @@
+"""AnomalyGate's component spec and its result artifact."""
+
+from tfx import types
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+
+ANOMALIES_KEY = "anomalies"
+RESULT_KEY = "result"
+POLICY_KEY = "policy"
+MODEL_FEATURES_KEY = "model_features"
+
+POLICIES = ("model-features", "all", "none")
+
+
+class AnomalyGateResult(types.Artifact):
+    """The anomalies found, which of them block, and the verdict, as JSON."""
+
+    TYPE_NAME = "AnomalyGateResult"
+
+
+class AnomalyGateSpec(types.ComponentSpec):
+    PARAMETERS = {
+        POLICY_KEY: ExecutionParameter(type=str),
+        MODEL_FEATURES_KEY: ExecutionParameter(type=str),  # JSON list of feature names
+    }
+    INPUTS = {ANOMALIES_KEY: ChannelParameter(type=standard_artifacts.ExampleAnomalies)}
+    OUTPUTS = {RESULT_KEY: ChannelParameter(type=AnomalyGateResult)}
