@@ -53,7 +53,7 @@ def run(config: PipelineConfig, verbose: bool = False, log=print):
 def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     from tfx import v1 as tfx
 
-    from pipeline import data_source, run_summary, tfdv_reports
+    from pipeline import data_source, report, run_summary, tfdv_reports
     from pipeline.pipeline import create_pipeline
 
     data = data_source.resolve(config, log=log)
@@ -77,6 +77,9 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     report_dir = os.path.join(config.reports_dir, summary.run_id.replace(":", "-"))
     outputs = {c.node_id: c.outputs for c in summary.components}
     summary.reports.update(tfdv_reports.write_tfdv_reports(outputs, report_dir))
+    summary.reports["Data report (HTML, offline)"] = report.write_report(
+        config.metadata_path, config.pipeline_name, os.path.join(report_dir, "data_report.html"),
+        label_key=config.trainer.label_key, mask_key=config.trainer.mask_key, run_id=summary.run_id)
     summary.reports["Run log"] = log_path
     summary_path = os.path.join(report_dir, "run_summary.json")
     summary.reports["Run summary (JSON)"] = summary_path

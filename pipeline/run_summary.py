@@ -84,14 +84,20 @@ def _store(metadata_path: str) -> metadata_store.MetadataStore:
     return metadata_store.MetadataStore(config)
 
 
-def latest_run_components(metadata_path: str, pipeline_name: str) -> tuple:
-    """Returns (run_id, {node_id: (execution, {output key: [artifact]})}) of the newest run."""
+def latest_run_components(metadata_path: str, pipeline_name: str, run_name: Optional[str] = None) -> tuple:
+    """Returns (run_id, {node_id: (execution, {output key: [artifact]})}) of the newest run (or ``run_name``)."""
     store = _store(metadata_path)
     runs = [c for c in store.get_contexts_by_type("pipeline_run")
             if c.name and _belongs_to(store, c, pipeline_name)]
     if not runs:
         raise LookupError(f"no run of pipeline {pipeline_name!r} recorded in {metadata_path}")
-    run = max(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+    if run_name is not None:
+        named = [c for c in runs if c.name == run_name]
+        if not named:
+            raise LookupError(f"no run {run_name!r} of {pipeline_name!r}; known: {', '.join(c.name for c in runs[-5:])}")
+        run = named[0]
+    else:
+        run = max(runs, key=lambda c: (c.create_time_since_epoch, c.id))
     run_execution_ids = {e.id for e in store.get_executions_by_context(run.id)}
     nodes = {}
     for context in store.get_contexts_by_type("node"):

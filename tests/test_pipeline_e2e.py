@@ -16,6 +16,7 @@ import tensorflow as tf
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from pipeline import default_data, local_run
+from tests.browser import find_chromium, open_offline
 from pipeline import example_format as ef
 from pipeline.configs import PipelineConfig
 from trainer import features, image_ops
@@ -178,6 +179,21 @@ def test_reports_are_written(cold_run):
     assert {d.name: d.num_examples for d in stats.datasets} == {s: v["good"] for s, v in splits.items()}
     assert "no anomalies" in open(summary.reports["Anomalies"], encoding="utf-8").read()
     assert os.path.isfile(summary.reports["Run summary (JSON)"])
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no chromium on this machine (apt-get install chromium)")
+def test_data_report_renders_offline_in_a_real_browser(cold_run):
+    _, summary, _ = cold_run
+    path = summary.reports["Data report (HTML, offline)"]
+    facts, console_errors, external_requests = open_offline(path)
+    assert console_errors == [] and external_requests == []
+    assert {"counts", "images", "samples", "quarantine", "anomalies", "schema", "skew", "drift",
+            "evaluation"} <= set(facts["sections"])
+    assert facts["charts"] >= 6 and facts["bars"] > 20
+    assert facts["images"] and all(complete and width > 0 for complete, width in facts["images"])
+    assert facts["broken"] >= 2  # zero-byte and not-an-image files have no thumbnail
+    assert {row[1]: row[2] for row in facts["quarantineRows"]} == BAD_FILES
+    assert facts["metricsRows"] > 5
 
 
 def test_unchanged_rerun_comes_from_the_cache(cold_run):

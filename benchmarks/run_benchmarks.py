@@ -1,0 +1,116 @@
+"""End-to-end benchmarks: cold run, cached rerun, peak memory, quality, transformed size.
+
+    python benchmarks/run_benchmarks.py [classification] [segmentation] [cifar] [isbi]
+
+Each case runs ``local_runner.py`` in a subprocess (so peak RSS is its own)
+into a fresh output directory, then once more unchanged (the cache), and
+appends the measurements to ``benchmarks/results.json``.  Targets (from the
+issues) are checked and printed, never asserted in unit tests.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "datasets"
+RESULTS = ROOT / "benchmarks" / "results.json"
+
+CASES = {
+    "classification": {"args": [], "metric": "sparse_categorical_accuracy", "min": 0.95, "max_seconds": 600},
+    "segmentation": {"args": ["--task", "segmentation"], "metric": "mean_iou", "min": 0.75, "max_seconds": 900},
+    "cifar": {"args": ["--data", str(SHARED / "cifar10-tfx-subset"), "--min-accuracy", "0"],
+              "metric": "sparse_categorical_accuracy", "min": None, "max_seconds": 780},
+    "isbi": {"args": ["--task", "segmentation", "--data", str(SHARED / "isbi2012-membrane"), "--labels", "{labels}",
+                      "--mask-values", "255:0,0:1", "--image-size", "128", "--min-mean-iou", "0"],
+             "metric": "mean_iou", "min": None, "max_seconds": 900},
+}
+
+
+def _run(args, output_dir):
+    started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    proc = subprocess.run([sys.executable, str(ROOT / "local_runner.py"), "--output-dir", output_dir, *args],
+                          cwd=ROOT, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if proc.returncode != 0:
+        raise RuntimeError(f"local_runner failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    summary_path = os.path.join(output_dir, "reports", "latest", "run_summary.json")
+    with open(summary_path) as handle:
+        summary = json.load(handle)
+    return seconds, max(peak_kb, before) / 1024, summary
+
+
+def _transformed_bytes(summary):
+    transform = next(c for c in summary["components"] if c["node_id"] == "Transform")
+    files = glob.glob(os.path.join(transform["outputs"]["transformed_examples"][0], "Split-*", "*"))
+    import tensorflow as tf
+
+    sizes = [len(r.numpy()) for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    on_disk = sum(os.path.getsize(f) for f in files)
+    return sum(sizes) / max(len(sizes), 1), on_disk / max(len(sizes), 1)
+
+
+def run_case(name: str) -> dict:
+    case = CASES[name]
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+        labels = os.path.join(tmp, "labels.txt")
+        with open(labels, "w") as handle:
+            handle.write("cell\nmembrane\n")
+        args = [a.replace("{labels}", labels) for a in case["args"]]
+        output_dir = os.path.join(tmp, "outputs")
+        cold, peak_mb, summary = _run(args, output_dir)
+        warm, _, rerun = _run(args, output_dir)
+        per_example, per_example_disk = _transformed_bytes(summary)
+    value = summary["metrics"].get(case["metric"])
+    result = {
+        "case": name, "args": case["args"], "cold_seconds": round(cold, 1), "cached_rerun_seconds": round(warm, 1),
+        "rerun_share": round(warm / cold, 3), "peak_rss_mb": round(peak_mb), case["metric"]: value,
+        "blessed": summary["blessed"],
+        "component_seconds": {c["node_id"]: c["wall_seconds"] for c in summary["components"]},
+        "all_cached_on_rerun": all(c["state"] == "CACHED" for c in rerun["components"]
+                                   if c["node_id"] != "latest_blessed_model_resolver"),
+        "transformed_example_bytes": round(per_example), "transformed_example_bytes_on_disk": round(per_example_disk),
+        "validation": summary.get("validation", {}),
+        "targets_met": {
+            "cold_seconds": cold <= case["max_seconds"],
+            "rerun_under_quarter": warm < cold / 4,
+            **({case["metric"]: value is not None and value >= case["min"]} if case["min"] is not None else {}),
+        },
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    result["validation"].pop("path", None)
+    return result
+
+
+def main(argv):
+    names = argv or ["classification", "segmentation"]
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        print(f"unknown case(s) {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
+        return 2
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for name in names:
+        if name in ("cifar", "isbi") and not SHARED.is_dir():
+            print(f"skipping {name}: {SHARED} not present")
+            continue
+        print(f"running {name} ...", flush=True)
+        results[name] = run_case(name)
+        print(json.dumps(results[name], indent=1))
+        RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
