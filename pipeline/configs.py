@@ -60,6 +60,9 @@ class PipelineConfig:
     #: Which ExampleValidator anomalies stop the run before Transform: model-features | all | none.
     block_anomalies: str = "model-features"
 
+    #: Label / image-statistic distance (train vs previous run, train vs eval) flagged in the report.
+    drift_threshold: float = 0.1
+
     # --- image validation (components/image_validator) -------------------------
     #: The run stops when more than this share of examples is quarantined.
     max_bad_fraction: float = 0.05
@@ -166,6 +169,8 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--block-anomalies", choices=("model-features", "all", "none"), default=d.block_anomalies,
                    help="which TFDV anomalies stop the run before Transform: those in the image/label/mask "
                         "(default), all, or none (reported only)")
+    g.add_argument("--drift-threshold", type=float, default=d.drift_threshold,
+                   help="distance (L-inf / JS divergence) above which the report flags drift or skew (default: %(default)s)")
     g = parser.add_argument_group("model")
     g.add_argument("--image-size", type=int, default=None,
                    help="square model input size in pixels (default: 32 classification, 64 segmentation)")
@@ -246,6 +251,7 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
         mask_values=args.mask_values,
         schema_file=args.schema,
         block_anomalies=args.block_anomalies,
+        drift_threshold=args.drift_threshold,
         max_bad_fraction=args.max_bad_fraction,
         min_image_size=args.min_image_size,
         max_aspect_ratio=args.max_aspect_ratio,

@@ -79,7 +79,8 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     summary.reports.update(tfdv_reports.write_tfdv_reports(outputs, report_dir))
     summary.reports["Data report (HTML, offline)"] = report.write_report(
         config.metadata_path, config.pipeline_name, os.path.join(report_dir, "data_report.html"),
-        label_key=config.trainer.label_key, mask_key=config.trainer.mask_key, run_id=summary.run_id)
+        label_key=config.trainer.label_key, mask_key=config.trainer.mask_key, run_id=summary.run_id,
+        drift_threshold=config.drift_threshold)
     summary.reports["Run log"] = log_path
     summary_path = os.path.join(report_dir, "run_summary.json")
     summary.reports["Run summary (JSON)"] = summary_path
