@@ -30,6 +30,10 @@ CASES = {
     "segmentation": {"args": ["--task", "segmentation"], "metric": "mean_iou", "min": 0.75, "max_seconds": 900},
     "cifar": {"args": ["--data", str(SHARED / "cifar10-tfx-subset"), "--min-accuracy", "0"],
               "metric": "sparse_categorical_accuracy", "min": None, "max_seconds": 780},
+    # The embedded digits with 3% of the files replaced by corrupt, truncated, zero-byte,
+    # odd-grayscale (valid) and duplicate files: the run must complete on the good ones.
+    "corrupt": {"args": ["--data", "{corrupt}", "--no-flip"], "metric": "sparse_categorical_accuracy",
+                "min": 0.95, "max_seconds": 600},
     "isbi": {"args": ["--task", "segmentation", "--data", str(SHARED / "isbi2012-membrane"), "--labels", "{labels}",
                       "--mask-values", "255:0,0:1", "--image-size", "128", "--min-mean-iou", "0"],
              "metric": "mean_iou", "min": None, "max_seconds": 900},
@@ -61,13 +65,56 @@ def _transformed_bytes(summary):
     return sum(sizes) / max(len(sizes), 1), on_disk / max(len(sizes), 1)
 
 
+def make_corrupt_digits(root: Path, share: float = 0.03, seed: int = 0):
+    """Digits PNGs with ``share`` of them replaced by bad files; returns (dir, {file: kind})."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT))
+    from pipeline.default_data import write_digits_pngs
+
+    images = write_digits_pngs(root / "digits")
+    files = sorted(p for p in images.rglob("*.png"))
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(files), int(round(len(files) * share)), replace=False)
+    kinds = ["zero-byte", "truncated", "garbage", "gray16-odd", "duplicate"]
+    replaced = {}
+    for n, index in enumerate(sorted(chosen)):
+        path, kind = files[index], kinds[n % len(kinds)]
+        if kind == "zero-byte":
+            data = b""
+        elif kind == "truncated":
+            buffer = io.BytesIO()
+            Image.fromarray(rng.integers(0, 255, (48, 48), dtype=np.uint8)).save(buffer, format="PNG")
+            data = buffer.getvalue()[:200]
+        elif kind == "garbage":
+            data = rng.integers(0, 255, 300, dtype=np.uint8).tobytes()
+        elif kind == "gray16-odd":
+            buffer = io.BytesIO()
+            pixels = np.asarray(Image.open(path), np.uint16) * 257
+            Image.fromarray(pixels, mode="I;16").save(buffer, format="PNG")
+            data = buffer.getvalue()
+        else:  # a copy of an untouched file
+            source = next(j for j in range(index + 1, index + len(files)) if j % len(files) not in set(chosen))
+            data = files[source % len(files)].read_bytes()
+        path.write_bytes(data)
+        replaced[path.relative_to(images).as_posix()] = kind
+    return images, replaced
+
+
 def run_case(name: str) -> dict:
     case = CASES[name]
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         labels = os.path.join(tmp, "labels.txt")
         with open(labels, "w") as handle:
             handle.write("cell\nmembrane\n")
-        args = [a.replace("{labels}", labels) for a in case["args"]]
+        replaced = {}
+        corrupt_dir = ""
+        if name == "corrupt":
+            corrupt_dir, replaced = make_corrupt_digits(Path(tmp))
+        args = [a.replace("{labels}", labels).replace("{corrupt}", str(corrupt_dir)) for a in case["args"]]
         output_dir = os.path.join(tmp, "outputs")
         cold, peak_mb, summary = _run(args, output_dir)
         warm, _, rerun = _run(args, output_dir)
@@ -91,6 +138,13 @@ def run_case(name: str) -> dict:
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     result["validation"].pop("path", None)
+    if replaced:
+        expected_bad = sum(1 for kind in replaced.values() if kind != "gray16-odd")
+        result["replaced_files"] = dict(sorted(__import__("collections").Counter(replaced.values()).items()))
+        result["targets_met"]["quarantined_every_bad_file"] = result["validation"].get("quarantined") == expected_bad
+        result["targets_met"]["counts_add_up"] = (result["validation"].get("good", 0)
+                                                 + result["validation"].get("quarantined", 0)
+                                                 == result["validation"].get("total"))
     return result
 
 
