@@ -39,6 +39,10 @@ def compile_pipeline(config: configs.PipelineConfig, image: str, output_file: st
             f"--pipeline-root {config.output_dir!r} is not object storage; Kubeflow steps run in "
             f"separate pods and need a shared root such as gs://bucket/path or s3://bucket/path."
         )
+    schema_file = config.resolve_schema_file()
+    if schema_file and "://" not in schema_file:
+        raise ValueError(f"--schema {schema_file} is a local file; Kubeflow steps cannot read it. "
+                         "Copy it to object storage (gs://, s3://) and pass that path.")
     if not image or any(c.isspace() for c in image):
         raise ValueError(f"--image {image!r} is not a container image reference (e.g. gcr.io/project/image:tag).")
     tfx_pipeline = create_pipeline(config, _data_source(config), for_kubeflow=True)

@@ -15,7 +15,8 @@ POLICIES = ("model-features", "all", "none")
 class AnomalyGateResult(types.Artifact):
     """The anomalies found, which of them block, and the verdict, as JSON."""
 
-    TYPE_NAME = "AnomalyGateResult"
+    # "<namespace>.<Name>": the form Kubeflow Pipelines v2 accepts for custom artifact types.
+    TYPE_NAME = "image_tfx.AnomalyGateResult"
 
 
 class AnomalyGateSpec(types.ComponentSpec):

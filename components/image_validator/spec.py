@@ -14,7 +14,8 @@ CONFIG_KEY = "config"
 class ImageValidationReport(types.Artifact):
     """Per-image findings (size, format, channels, brightness, reason) and counts, as JSON."""
 
-    TYPE_NAME = "ImageValidationReport"
+    # "<namespace>.<Name>": the form Kubeflow Pipelines v2 accepts for custom artifact types.
+    TYPE_NAME = "image_tfx.ImageValidationReport"
 
 
 class ImageValidatorSpec(types.ComponentSpec):
