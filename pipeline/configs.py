@@ -29,7 +29,7 @@ TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "classification": {"image_size": 32, "batch_size": 32, "train_steps": 500, "learning_rate": 2e-3},
     "segmentation": {"image_size": 64, "batch_size": 16, "train_steps": 600, "learning_rate": 2e-3},
 }
-DEFAULT_BEAM_ARGS = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+BEAM_HEAVY_COMPONENTS = ("ImageValidator", "StatisticsGen", "Transform", "Evaluator")
 
 
 def code_version() -> str:
@@ -93,7 +93,17 @@ class PipelineConfig:
     #: Pushed models land in <serving_dir>/<version>; default <output_dir>/serving_model/<name>.
     serving_dir: Optional[str] = None
     enable_cache: bool = True
-    beam_args: List[str] = dataclasses.field(default_factory=lambda: list(DEFAULT_BEAM_ARGS))
+    #: Local DirectRunner parallelism: 1 = in-memory, >1 = that many worker processes.
+    beam_workers: int = 1
+    #: Extra Beam pipeline args for every Beam component (e.g. --runner=DataflowRunner --project=...).
+    beam_args: List[str] = dataclasses.field(default_factory=list)
+    #: Beam args for single components (node id -> args), e.g. more workers for Transform.
+    component_beam_args: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
+
+    def beam_pipeline_args(self) -> List[str]:
+        """DirectRunner settings first, then the user's args (which win for the same option)."""
+        mode = "multi_processing" if self.beam_workers > 1 else "in_memory"
+        return [f"--direct_running_mode={mode}", f"--direct_num_workers={self.beam_workers}", *self.beam_args]
 
     def __post_init__(self) -> None:
         if self.trainer.task not in TASKS:
@@ -202,8 +212,30 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--serving-dir", default=None, help="push destination (default: OUTPUT_DIR/serving_model/NAME)")
     g.add_argument("--pipeline-name", default="", help="default: image-TASK")
     g.add_argument("--no-cache", action="store_true", help="re-run every component even if its inputs are unchanged")
+    g = parser.add_argument_group("scale-out")
+    g.add_argument("--beam-workers", type=int, default=d.beam_workers,
+                   help="local DirectRunner worker processes (default: %(default)s = in-memory)")
     g.add_argument("--beam-arg", action="append", default=None, metavar="ARG",
-                   help="extra Beam pipeline arg, repeatable (e.g. --beam-arg=--direct_num_workers=2)")
+                   help="Beam pipeline arg for every Beam component, repeatable, e.g. --beam-arg=--runner=DataflowRunner "
+                        "--beam-arg=--project=P --beam-arg=--region=R --beam-arg=--temp_location=gs://B/tmp")
+    g.add_argument("--component-beam-arg", action="append", default=None, metavar="COMPONENT=ARG",
+                   help=f"Beam arg for one component ({', '.join(BEAM_HEAVY_COMPONENTS)}), repeatable, "
+                        "e.g. --component-beam-arg=Transform=--max_num_workers=50")
+    g.add_argument("--distribution", choices=("none", "mirrored", "multi_worker_mirrored"), default=t.distribution,
+                   help="tf.distribute strategy for the Trainer (default: %(default)s)")
+
+
+def parse_component_beam_args(items: Sequence[str]) -> Dict[str, List[str]]:
+    """``["Transform=--num_workers=4", ...]`` -> ``{"Transform": ["--num_workers=4"], ...}``."""
+    result: Dict[str, List[str]] = {}
+    for item in items:
+        component, sep, arg = item.partition("=")
+        if not sep or not arg.startswith("--"):
+            raise ValueError(f"--component-beam-arg {item!r} is not COMPONENT=--beam_option=value")
+        if component not in BEAM_HEAVY_COMPONENTS:
+            raise ValueError(f"--component-beam-arg: {component!r} is not one of {BEAM_HEAVY_COMPONENTS}")
+        result.setdefault(component, []).append(arg)
+    return result
 
 
 def read_labels_file(path: str) -> List[str]:
@@ -234,6 +266,7 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
         batch_size=pick("batch_size"),
         learning_rate=pick("learning_rate"),
         dice_weight=args.dice_weight,
+        distribution=args.distribution,
         class_weights=[float(w) for w in args.class_weights.split(",")] if args.class_weights else None,
         augmentation=AugmentationConfig(enabled=not args.no_augmentation, flip_left_right=not args.no_flip),
     )
@@ -258,7 +291,9 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
         output_dir=args.output_dir,
         serving_dir=args.serving_dir,
         enable_cache=not args.no_cache,
-        beam_args=list(DEFAULT_BEAM_ARGS) + list(args.beam_arg or []),
+        beam_workers=args.beam_workers,
+        beam_args=list(args.beam_arg or []),
+        component_beam_args=parse_component_beam_args(args.component_beam_arg or []),
     )
 
 

@@ -128,8 +128,13 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=_absolute(config.serving_model_dir))
         ),
     )
-    return [example_gen, image_validator, statistics_gen, schema_gen, example_validator, anomaly_gate, transform, trainer,
-            model_resolver, evaluator, pusher]
+    components = [example_gen, image_validator, statistics_gen, schema_gen, example_validator, anomaly_gate,
+                  transform, trainer, model_resolver, evaluator, pusher]
+    for component in components:
+        extra = config.component_beam_args.get(component.id)
+        if extra:
+            component.with_beam_pipeline_args(config.beam_pipeline_args() + extra)
+    return components
 
 
 def _absolute(path: str) -> str:
@@ -149,5 +154,5 @@ def create_pipeline(
         components=create_components(config, data, for_kubeflow),
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=list(config.beam_args),
+        beam_pipeline_args=config.beam_pipeline_args(),
     )

@@ -18,6 +18,7 @@ from absl import logging
 
 from trainer import inputs, signatures
 from trainer.backbones import resolve_weights
+from trainer.distribution import make_strategy
 from trainer.keras_lib import keras
 from trainer.task_config import TrainerConfig
 from trainer.tasks import get_task
@@ -84,15 +85,19 @@ def run_fn(fn_args) -> None:
     eval_ds = inputs.make_dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, config, False)
 
     task = get_task(config.task)
-    model, backbone = task.build_model(config)
+    strategy = make_strategy(config.distribution)
+    with strategy.scope():
+        model, backbone = task.build_model(config)
     pretrained = resolve_weights(config.weights) is not None
     for phase in plan_phases(config, fn_args.train_steps, pretrained):
-        trainable = set_trainable(backbone, phase.trainable_fraction, keep_batchnorm_frozen=pretrained)
-        task.compile(model, _learning_rate(phase), config)
+        with strategy.scope():
+            trainable = set_trainable(backbone, phase.trainable_fraction, keep_batchnorm_frozen=pretrained)
+            task.compile(model, _learning_rate(phase), config)
         steps_per_epoch = min(config.steps_per_epoch, phase.steps)
         epochs = int(math.ceil(phase.steps / steps_per_epoch))
-        logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable",
-                     phase.name, phase.steps, epochs, phase.learning_rate, trainable, len(backbone.layers))
+        logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable, %d replica(s)",
+                     phase.name, phase.steps, epochs, phase.learning_rate, trainable, len(backbone.layers),
+                     strategy.num_replicas_in_sync)
         model.fit(
             train_ds,
             steps_per_epoch=steps_per_epoch,

@@ -62,6 +62,8 @@ class TrainerConfig:
     #: Filters of the U-Net decoder stages, deepest first.
     decoder_filters: List[int] = dataclasses.field(default_factory=lambda: [64, 32, 16])
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
+    #: tf.distribute strategy: none | mirrored | multi_worker_mirrored (see trainer/distribution.py).
+    distribution: str = "none"
     #: Hash of the training code; part of the component inputs, so editing the
     #: code invalidates the TFX cache (function references alone would not).
     code_version: str = ""

@@ -83,8 +83,12 @@ def _label(example: tf.train.Example, key: Optional[str]) -> Optional[int]:
     return int(values[0]) if values else None
 
 
-def check_record(serialized: bytes, split: str, index: int, config: ValidationConfig) -> Dict[str, Any]:
-    """Checks one serialized example; returns a row (with the example's bytes under 'serialized')."""
+def check_record(serialized: bytes, split: str, config: ValidationConfig) -> Dict[str, Any]:
+    """Checks one serialized example; returns a row (with the example's bytes under 'serialized').
+
+    ``index`` is a hash of content and file name, not of the serialized bytes:
+    protobuf map order (and so the bytes) can differ between Beam workers.
+    """
     example = tf.train.Example.FromString(serialized)
     image = _feature_bytes(example, config.image_key)
     filename = (_feature_bytes(example, config.filename_key) or b"").decode("utf-8", "replace")
@@ -98,6 +102,7 @@ def check_record(serialized: bytes, split: str, index: int, config: ValidationCo
         if reason:
             info.reason = reason
     row = dataclasses.asdict(info)
+    index = zlib.crc32(f"{info.sha256}:{filename}".encode())
     row.update(split=split, index=index, filename=filename or f"{split}#{index}",
                label=_label(example, config.label_key), serialized=serialized)
     return row
@@ -181,7 +186,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                     pipeline
                     | f"Read[{split}]" >> beam.io.ReadFromTFRecord(pattern)
                     | f"Check[{split}]" >> beam.Map(
-                        lambda s, split=split: check_record(s, split, zlib.crc32(s), config)))
+                        lambda s, split=split: check_record(s, split, config)))
             rows = (
                 checked
                 | "AllSplits" >> beam.Flatten()
