@@ -32,7 +32,7 @@ def _data_source(config: configs.PipelineConfig):
 def compile_pipeline(config: configs.PipelineConfig, image: str, output_file: str) -> str:
     from tfx import v1 as tfx
 
-    from pipeline.pipeline import create_pipeline
+    from pipeline.pipeline import create_pipeline, runtime_parameter_defaults
 
     if not config.output_dir.startswith(REMOTE_SCHEMES):
         raise ValueError(
@@ -45,14 +45,28 @@ def compile_pipeline(config: configs.PipelineConfig, image: str, output_file: st
                          "Copy it to object storage (gs://, s3://) and pass that path.")
     if not image or any(c.isspace() for c in image):
         raise ValueError(f"--image {image!r} is not a container image reference (e.g. gcr.io/project/image:tag).")
-    tfx_pipeline = create_pipeline(config, _data_source(config), for_kubeflow=True)
+    data = _data_source(config)
+    tfx_pipeline = create_pipeline(config, data, for_kubeflow=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image),
+        # Pipeline spec schema 2.1: what KFP 2.x and its SDK read (typed parameters with defaults).
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image, use_pipeline_spec_2_1=True),
         output_dir=os.path.dirname(os.path.abspath(output_file)),
         output_filename=os.path.basename(output_file),
     )
-    runner.run(tfx_pipeline, write_out=True)
+    runner.run(tfx_pipeline, parameter_values=runtime_parameter_defaults(config, data), write_out=True)
     return output_file
+
+
+def write_kfp_package(job_file: str) -> str:
+    """The bare PipelineSpec next to the PipelineJob: what the KFP UI and ``kfp.Client`` upload."""
+    import json
+
+    with open(job_file) as handle:
+        job = json.load(handle)
+    path = os.path.splitext(job_file)[0] + ".kfp.json"
+    with open(path, "w") as handle:
+        json.dump(job["pipelineSpec"], handle, indent=2, sort_keys=True)
+    return path
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -71,8 +85,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         spec = args.spec_file or os.path.join("outputs", "kubeflow", f"{config.pipeline_name}.json")
         os.makedirs(os.path.dirname(os.path.abspath(spec)), exist_ok=True)
         compile_pipeline(config, args.image, spec)
+        package = write_kfp_package(spec)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"wrote {spec}")
+    print(f"wrote {spec} (PipelineJob: Vertex AI Pipelines)")
+    print(f"wrote {package} (PipelineSpec: Kubeflow Pipelines 2.x UI / kfp.Client)")
     return 0

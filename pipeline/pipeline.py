@@ -25,6 +25,31 @@ PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.run.run_fn"
 
 
+def _runtime_parameters(config: PipelineConfig, data: DataSource) -> dict:
+    """What a Kubeflow user changes per run without recompiling.
+
+    ``data-root`` is the data location.  Training steps and blessing
+    thresholds live in TFX protos (TrainArgs, EvalConfig), which
+    KubeflowV2DagRunner passes as whole JSON strings: ``train-args`` (e.g.
+    ``{"num_steps": 1000}``) and ``eval-config`` default to the compiled values.
+    """
+    from google.protobuf import json_format
+
+    parameter = tfx.dsl.experimental.RuntimeParameter
+    return {
+        "data-root": parameter(name="data-root", ptype=str, default=data.input_base),
+        "train-args": parameter(name="train-args", ptype=str, default=json_format.MessageToJson(
+            tfx.proto.TrainArgs(num_steps=config.train_steps), sort_keys=True, indent=None)),
+        "eval-config": parameter(name="eval-config", ptype=str, default=json_format.MessageToJson(
+            eval_config(config), sort_keys=True, indent=None)),
+    }
+
+
+def runtime_parameter_defaults(config: PipelineConfig, data: DataSource) -> dict:
+    """Default value of each Kubeflow runtime parameter (written into the compiled spec's runtimeConfig)."""
+    return {name: parameter.default for name, parameter in _runtime_parameters(config, data).items()}
+
+
 def _model_features(config: PipelineConfig) -> List[str]:
     trainer = config.trainer
     target = trainer.mask_key if config.task == "segmentation" else trainer.label_key
@@ -67,8 +92,10 @@ def _baseline_resolver(candidate, for_kubeflow: bool) -> tfx.dsl.Resolver:
 
 def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bool = False) -> List:
     """All components, in topological order."""
+    runtime = _runtime_parameters(config, data) if for_kubeflow else {}
     example_gen = tfx.components.ImportExampleGen(
-        input_base=data.input_base, input_config=data.input_config, output_config=data.output_config
+        input_base=runtime.get("data-root", data.input_base),
+        input_config=data.input_config, output_config=data.output_config,
     )
     # Every image is decoded once here; only the good examples flow on.
     image_validator = ImageValidator(examples=example_gen.outputs["examples"], config=validation_config(config))
@@ -110,7 +137,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
+        train_args=runtime.get("train-args", tfx.proto.TrainArgs(num_steps=config.train_steps)),
         eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
         custom_config=trainer_config,
     )
@@ -119,7 +146,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         examples=examples,
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
-        eval_config=eval_config(config),
+        eval_config=runtime.get("eval-config", eval_config(config)),
     )
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],

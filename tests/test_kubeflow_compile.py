@@ -34,7 +34,20 @@ def test_spec_parses_strictly_and_lists_every_component_with_the_image(tmp_path)
     images = {name: e["container"]["image"] for name, e in executors.items() if "container" in e}
     assert images and set(images.values()) == {IMAGE}
     assert job["runtimeConfig"]["gcsOutputDirectory"].startswith(ROOT)
-    loaded = components.load_component_from_text(json.dumps(job["pipelineSpec"]))  # the KFP SDK accepts it
+    # Runtime parameters, with the compiled values as defaults a run may override.
+    assert set(spec.root.input_definitions.parameters) == {"data-root", "train-args", "eval-config"}
+    values = job["runtimeConfig"]["parameterValues"]
+    assert values["data-root"] == "gs://example-bucket/data"
+    assert json.loads(values["train-args"]) == {"numSteps": 500}
+    assert "sparse_categorical_accuracy" in values["eval-config"].lower() or "SparseCategoricalAccuracy" in values["eval-config"]
+    trainer_inputs = spec.root.dag.tasks["Trainer"].inputs.parameters
+    assert trainer_inputs["train_args"].component_input_parameter == "train-args"
+    for name, executor in executors.items():
+        if "container" in executor:
+            assert executor["container"]["command"] and executor["container"]["args"], name
+    package = tmp_path / "spec.kfp.json"
+    assert json.loads(package.read_text()) == job["pipelineSpec"]
+    loaded = components.load_component_from_file(str(package))  # the KFP SDK accepts it
     assert loaded.name == "image-classification"
 
 
