@@ -56,6 +56,8 @@ class PipelineConfig:
 
     #: Curated schema to import (ImportSchemaGen) instead of inferring one; see resolve_schema_file().
     schema_file: Optional[str] = None
+    #: schema_file is a path inside the container image (Kubeflow), not on this machine.
+    schema_in_image: bool = False
 
     #: Which ExampleValidator anomalies stop the run before Transform: model-features | all | none.
     block_anomalies: str = "model-features"
@@ -119,6 +121,8 @@ class PipelineConfig:
 
     def resolve_schema_file(self) -> Optional[str]:
         """The schema to import: --schema, else the curated one of the embedded dataset, else None (infer)."""
+        if self.schema_file and self.schema_in_image:
+            return self.schema_file
         if self.schema_file:
             if "://" not in self.schema_file and not os.path.isfile(self.schema_file):
                 raise FileNotFoundError(f"--schema {self.schema_file}: no such file")

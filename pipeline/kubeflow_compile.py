@@ -11,6 +11,8 @@ from pipeline import configs
 from pipeline import example_format as ef
 
 DEFAULT_IMAGE = "image-tfx-pipeline:latest"
+#: Where the Dockerfile puts the project; the curated schemas ship inside the image.
+IMAGE_PROJECT_DIR = "/pipeline"
 DEFAULT_PIPELINE_ROOT = "gs://YOUR_BUCKET/tfx-pipeline-root"
 REMOTE_SCHEMES = ("gs://", "s3://", "minio://", "http://", "https://")
 
@@ -29,6 +31,20 @@ def _data_source(config: configs.PipelineConfig):
     return DataSource(config.data or "", input_config, None, list(config.trainer.class_names), config.data or "")
 
 
+def _use_embedded_dataset(config: configs.PipelineConfig, pipeline_root: str) -> None:
+    """No --data: the embedded dataset, prepared and uploaded to <pipeline root>/data, with its class
+    names and its curated schema (which ships inside the container image)."""
+    from pipeline import default_data
+
+    config.data = f"{pipeline_root.rstrip('/')}/data"
+    if not config.trainer.class_names:
+        config.trainer.class_names = (list(default_data.SHAPE_CLASSES) if config.task == "segmentation"
+                                      else [str(d) for d in range(10)])
+    if not config.schema_file:
+        config.schema_file = f"{IMAGE_PROJECT_DIR}/schema/{config.task}/schema.pbtxt"
+        config.schema_in_image = True
+
+
 def compile_pipeline(config: configs.PipelineConfig, image: str, output_file: str) -> str:
     from tfx import v1 as tfx
 
@@ -40,7 +56,7 @@ def compile_pipeline(config: configs.PipelineConfig, image: str, output_file: st
             f"separate pods and need a shared root such as gs://bucket/path or s3://bucket/path."
         )
     schema_file = config.resolve_schema_file()
-    if schema_file and "://" not in schema_file:
+    if schema_file and "://" not in schema_file and not config.schema_in_image:
         raise ValueError(f"--schema {schema_file} is a local file; Kubeflow steps cannot read it. "
                          "Copy it to object storage (gs://, s3://) and pass that path.")
     if not image or any(c.isspace() for c in image):
@@ -81,7 +97,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         config = configs.from_cli(args)
         config.output_dir = args.pipeline_root
         if config.data is None:
-            config.data = f"{args.pipeline_root.rstrip('/')}/data"
+            _use_embedded_dataset(config, args.pipeline_root)
         spec = args.spec_file or os.path.join("outputs", "kubeflow", f"{config.pipeline_name}.json")
         os.makedirs(os.path.dirname(os.path.abspath(spec)), exist_ok=True)
         compile_pipeline(config, args.image, spec)

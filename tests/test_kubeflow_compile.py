@@ -72,6 +72,18 @@ def test_bad_image_fails_at_compile_time(tmp_path, capsys):
     assert code == 2 and "not a container image reference" in capsys.readouterr().err
 
 
-def test_missing_labels_is_a_clear_error(tmp_path, capsys):
-    assert kubeflow_compile.main(["--pipeline-root", ROOT, "--spec-file", str(tmp_path / "x.json")]) == 2
+def test_missing_labels_for_own_data_is_a_clear_error(tmp_path, capsys):
+    assert kubeflow_compile.main(["--data", "gs://b/d", "--pipeline-root", ROOT,
+                                  "--spec-file", str(tmp_path / "x.json")]) == 2
     assert "--labels FILE is required" in capsys.readouterr().err
+
+
+def test_no_arguments_compiles_the_embedded_dataset_with_the_schema_from_the_image(tmp_path):
+    out = tmp_path / "default.json"
+    assert kubeflow_compile.main(["--spec-file", str(out)]) == 0
+    job = json.loads(out.read_text())
+    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert "ImportSchemaGen" in tasks and "SchemaGen" not in tasks
+    schema_file = tasks["ImportSchemaGen"]["inputs"]["parameters"]["schema_file"]
+    assert "/pipeline/schema/classification/schema.pbtxt" in json.dumps(schema_file)
+    assert job["runtimeConfig"]["parameterValues"]["data-root"].endswith("/data")
