@@ -339,8 +339,6 @@ def build_html(metadata_path: str, pipeline_name: str, label_key: str = "label",
     sections.append("<h2 id=anomalies>TFDV anomalies (ExampleValidator)</h2>")
     anomalies = nodes.get("ExampleValidator", (None, {}))[1].get("anomalies", [None])[0]
     if anomalies is not None:
-        from tfx.types import artifact_utils  # noqa: F401
-
         rows = read_anomalies(anomalies.uri, list(splits) or ["train", "eval"])
         sections.append(_table(["split", "feature", "anomaly", "description"],
                                [(r["split"], r["feature"], r["short"], r["description"]) for r in rows]))
