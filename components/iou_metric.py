@@ -29,9 +29,9 @@ import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
+from trainer.features import LABEL_MASK_KEY, PREDICTED_MASK_KEY
+
 MEAN_IOU_NAME = "mean_iou"
-PREDICTED_MASK_KEY = "predicted_mask"
-LABEL_MASK_KEY = "label_mask"
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int,

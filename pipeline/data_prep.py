@@ -61,10 +61,6 @@ class PreparedDataset:
     class_names: List[str]
     split_counts: Dict[str, int]
 
-    @property
-    def labels_path(self) -> Path:
-        return self.root / ef.LABELS_FILENAME
-
 
 def scan_class_folders(root: Path) -> Tuple[List[ImageRecord], List[str]]:
     """Lists ``root/<class>/**/<image>``; class names are the sorted folder names."""

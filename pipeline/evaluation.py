@@ -6,12 +6,8 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from components.iou_metric import MEAN_IOU_NAME
 from pipeline.configs import PipelineConfig
 from trainer.signatures import EVALUATION_SIGNATURE, EXAMPLES_SIGNATURE, PREDICTION_KEY
-
-ACCURACY_METRIC = "sparse_categorical_accuracy"
-
 
 def _threshold(minimum: float, max_drop: float) -> tfma.MetricThreshold:
     """Blessing rule: ``value >= minimum`` and at most ``max_drop`` below the last blessed model
@@ -73,7 +69,3 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
         return segmentation_eval_config(config)
     return classification_eval_config(config)
 
-
-def blessing_metric(task: str) -> str:
-    """The metric the blessing thresholds apply to."""
-    return MEAN_IOU_NAME if task == "segmentation" else ACCURACY_METRIC

@@ -40,12 +40,9 @@ PALETTE = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0,
 
 
 def _load_validation(nodes) -> Dict[str, Any]:
-    from components.image_validator.executor import REPORT_FILENAME
-
-    if "ImageValidator" not in nodes or not nodes["ImageValidator"][1].get("report"):
+    if "ImageValidator" not in nodes:
         return {}
-    with open(os.path.join(nodes["ImageValidator"][1]["report"][0].uri, REPORT_FILENAME)) as handle:
-        return json.load(handle)
+    return run_summary.load_validation_report(nodes["ImageValidator"][1])[1]
 
 
 def _read_examples(uri: str, split: str, limit: int = 2000) -> List[Any]:

@@ -192,18 +192,25 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     return summary
 
 
-def read_validation(outputs: Dict[str, list]) -> Dict[str, object]:
-    """Counts and reasons from the ImageValidator's report artifact."""
+def load_validation_report(outputs: Dict[str, list]) -> tuple:
+    """(path, parsed JSON) of the ImageValidator's report artifact; (None, {}) when there is none."""
     from components.image_validator.executor import REPORT_FILENAME
 
     reports = outputs.get("report", [])
     if not reports:
-        return {}
+        return None, {}
     path = f"{reports[0].uri}/{REPORT_FILENAME}"
     try:
         with open(path, encoding="utf-8") as handle:
-            report = json.load(handle)
+            return path, json.load(handle)
     except OSError:
+        return None, {}
+
+
+def read_validation(outputs: Dict[str, list]) -> Dict[str, object]:
+    """Counts and reasons from the ImageValidator's report artifact."""
+    path, report = load_validation_report(outputs)
+    if not report:
         return {}
     reasons: Dict[str, int] = {}
     for split in report["splits"].values():

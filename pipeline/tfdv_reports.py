@@ -12,7 +12,7 @@ import shutil
 from typing import Dict, List
 
 import tensorflow_data_validation as tfdv
-from tensorflow_data_validation.utils import anomalies_util, display_util
+from tensorflow_data_validation.utils import display_util
 
 
 # TFDV returns a notebook fragment; a full page opens directly in a browser.
@@ -58,13 +58,14 @@ def write_tfdv_reports(outputs: Dict[str, Dict[str, List[str]]], report_dir: str
         written["Schema"] = path
     anomalies_uris = outputs.get("ExampleValidator", {}).get("anomalies", [])
     if anomalies_uris:
+        from components.anomaly_gate.executor import read_anomalies
+
         lines = []
-        for split, directory in _split_dirs(anomalies_uris[0]).items():
-            anomalies = anomalies_util.load_anomalies_binary(os.path.join(directory, "SchemaDiff.pb"))
-            if not anomalies.anomaly_info:
+        for split in _split_dirs(anomalies_uris[0]):
+            rows = read_anomalies(anomalies_uris[0], [split])
+            if not rows:
                 lines.append(f"[{split}] no anomalies")
-            for feature, info in sorted(anomalies.anomaly_info.items()):
-                lines.append(f"[{split}] {feature}: {info.short_description} — {info.description}")
+            lines.extend(f"[{split}] {r['feature']}: {r['short']} — {r['description']}" for r in rows)
         path = os.path.join(report_dir, "anomalies.txt")
         with open(path, "w", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")

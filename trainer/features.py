@@ -6,3 +6,6 @@ TRANSFORMED_IMAGE_KEY = "image_pixels"
 TRANSFORMED_LABEL_KEY = "label"
 #: Segmentation mask resized nearest-neighbour, raw uint8 class ids (H*W bytes).
 TRANSFORMED_MASK_KEY = "mask_pixels"
+#: Outputs of the segmentation ``evaluation`` signature, read by the IoU metric in TFMA.
+PREDICTED_MASK_KEY = "predicted_mask"
+LABEL_MASK_KEY = "label_mask"

@@ -69,8 +69,8 @@ class Segmentation(Task):
         """Predicted and true class ids on the same (model) grid, for the IoU metric in TFMA."""
         label = image_ops.bytes_to_pixels(transformed[features.TRANSFORMED_MASK_KEY], config.image_size, channels=1)
         return {
-            "predicted_mask": tf.cast(tf.argmax(probabilities, axis=-1), tf.int32),
-            "label_mask": tf.cast(label[..., 0], tf.int32),
+            features.PREDICTED_MASK_KEY: tf.cast(tf.argmax(probabilities, axis=-1), tf.int32),
+            features.LABEL_MASK_KEY: tf.cast(label[..., 0], tf.int32),
         }
 
 

@@ -190,7 +190,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             rows = (
                 checked
                 | "AllSplits" >> beam.Flatten()
-                | "ByHash" >> beam.Map(lambda r: (r["sha256"] if r["reason"] is None else f"bad:{id(r)}", r))
+                | "ByHash" >> beam.Map(lambda r: (r["sha256"], r))
                 | "GroupByHash" >> beam.GroupByKey()
                 | "Duplicates" >> beam.FlatMap(lambda kv: resolve_duplicates(kv[1]))
             )
