@@ -14,9 +14,13 @@ COPY requirements/lock.txt requirements/lock.txt
 # The base image already holds TFX 1.16.0; the lock pins the rest to what was tested.
 RUN python -m pip install --no-cache-dir -r requirements/lock.txt && python -m pip check
 COPY setup.py README.md ./
+COPY common common
+COPY ingest ingest
 COPY pipeline pipeline
 COPY components components
 COPY trainer trainer
+COPY reporting reporting
+COPY runners runners
 COPY schema schema
 RUN python -m pip install --no-cache-dir --no-deps . \
     && python -c "import trainer.run, trainer.preprocessing, components.iou_metric, components.image_validator.component"

@@ -20,7 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Google client libraries warn about Python 3.10 on every import; TFX 1.16 needs 3.10.
 warnings.filterwarnings("ignore", category=FutureWarning)
 
-from pipeline.local_run import main  # noqa: E402
+from runners.local import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

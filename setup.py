@@ -1,4 +1,4 @@
-"""Installs the pipeline's code (pipeline/, components/, trainer/) as a package.
+"""Installs the project's packages (common, ingest, pipeline, components, trainer, reporting, runners).
 
 Why: TFX refers to the training code by module path (``trainer.run.run_fn``,
 ``trainer.preprocessing.preprocessing_fn``).  Installing the project makes
@@ -14,7 +14,9 @@ setup(
     version="0.1.0",
     description="Production TFX pipeline for image classification and segmentation",
     python_requires=">=3.10,<3.11",
-    packages=find_packages(include=["pipeline", "pipeline.*", "components", "components.*", "trainer", "trainer.*"]),
+    packages=find_packages(include=[
+        "common", "ingest", "pipeline", "components", "components.*", "trainer", "trainer.*", "reporting", "runners",
+    ]),
     package_data={"": ["*.pbtxt", "*.txt"]},
     install_requires=[
         "tfx==1.16.0",

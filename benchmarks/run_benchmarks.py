@@ -73,7 +73,7 @@ def make_corrupt_digits(root: Path, share: float = 0.03, seed: int = 0):
     from PIL import Image
 
     sys.path.insert(0, str(ROOT))
-    from pipeline.default_data import write_digits_pngs
+    from ingest.embedded import write_digits_pngs
 
     images = write_digits_pngs(root / "digits")
     files = sorted(p for p in images.rglob("*.png"))

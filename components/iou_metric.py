@@ -29,13 +29,14 @@ import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from trainer.features import LABEL_MASK_KEY, PREDICTED_MASK_KEY
+from common import names
+from common.names import LABEL_MASK_KEY, PREDICTED_MASK_KEY
 
 MEAN_IOU_NAME = "mean_iou"
 
 
 def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int,
-                     ignore_label: Optional[int] = 255) -> np.ndarray:
+                     ignore_label: Optional[int] = names.IGNORE_LABEL) -> np.ndarray:
     """Pixel confusion matrix [true, predicted]; ``ignore_label`` pixels are skipped."""
     labels = np.asarray(labels).reshape(-1).astype(np.int64)
     predictions = np.asarray(predictions).reshape(-1).astype(np.int64)
@@ -72,7 +73,7 @@ def iou_from_confusion(matrix: np.ndarray, class_names: List[str]) -> Dict[str, 
 class SemanticSegmentationIoU(metric_types.Metric):
     """TFMA metric: mean IoU (the thresholdable value) plus per-class IoU, pixel accuracy and counts."""
 
-    def __init__(self, class_names: List[str], ignore_label: int = 255, name: str = MEAN_IOU_NAME):
+    def __init__(self, class_names: List[str], ignore_label: int = names.IGNORE_LABEL, name: str = MEAN_IOU_NAME):
         super().__init__(metric_util.merge_per_key_computations(_iou_computations),
                          class_names=list(class_names), ignore_label=ignore_label, name=name)
 

@@ -1,6 +1,3 @@
-"""Pipeline definition, configuration and data preparation, shared by both runners."""
+"""The pipeline: its configuration, the TFX DAG and the evaluation config, shared by both runners."""
 
-import os
-
-# Keras 2 everywhere (see trainer/keras_lib.py); set before TensorFlow is imported.
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import common  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)

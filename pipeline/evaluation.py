@@ -6,8 +6,9 @@ import json
 
 import tensorflow_model_analysis as tfma
 
+from common import names
 from pipeline.configs import PipelineConfig
-from trainer.signatures import EVALUATION_SIGNATURE, EXAMPLES_SIGNATURE, PREDICTION_KEY
+
 
 def _overall_threshold(minimum: float, max_drop: float) -> list:
     """Blessing rule on the overall slice: ``value >= minimum`` and at most ``max_drop`` below the last
@@ -28,19 +29,19 @@ def _overall_threshold(minimum: float, max_drop: float) -> list:
 
 def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """Accuracy, top-k, per-class precision/recall, confusion matrix; overall and per class."""
-    trainer = config.trainer
+    trainer, blessing = config.trainer, config.blessing
     num_classes = len(trainer.class_names)
     return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(signature_name=EXAMPLES_SIGNATURE, label_key=trainer.label_key,
-                                    prediction_key=PREDICTION_KEY)],
+        model_specs=[tfma.ModelSpec(signature_name=names.EXAMPLES_SIGNATURE, label_key=trainer.label_key,
+                                    prediction_key=names.PROBABILITIES_KEY)],
         slicing_specs=[tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[trainer.label_key])],
         metrics_specs=[
             tfma.MetricsSpec(metrics=[
                 tfma.MetricConfig(class_name="ExampleCount"),
                 tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=_overall_threshold(
-                    config.min_accuracy, config.max_accuracy_drop)),
+                    blessing.min_accuracy, blessing.max_accuracy_drop)),
                 tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy",
-                                  config=f'"k": {min(config.top_k, num_classes)}'),
+                                  config=f'"k": {min(blessing.top_k, num_classes)}'),
                 tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
             ]),
             tfma.MetricsSpec(
@@ -53,18 +54,19 @@ def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
 
 def segmentation_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """Mean IoU (blessing metric), per-class IoU, pixel accuracy and pixel counts over all eval pixels."""
-    trainer = config.trainer
-    iou_config = json.dumps({"class_names": trainer.class_names, "ignore_label": trainer.ignore_label})[1:-1]
+    blessing = config.blessing
+    # The metric ignores names.IGNORE_LABEL pixels (its default); only the class names are configured.
+    iou_config = json.dumps({"class_names": config.trainer.class_names})[1:-1]
     return tfma.EvalConfig(
         # tf_generic: call the signature only; as a Keras model TFMA would also run the
         # compiled loss/metrics, which do not apply to the evaluation signature's outputs.
-        model_specs=[tfma.ModelSpec(signature_name=EVALUATION_SIGNATURE, model_type=tfma.constants.TF_GENERIC)],
+        model_specs=[tfma.ModelSpec(signature_name=names.EVALUATION_SIGNATURE, model_type=tfma.constants.TF_GENERIC)],
         slicing_specs=[tfma.SlicingSpec()],
         metrics_specs=[tfma.MetricsSpec(metrics=[
             tfma.MetricConfig(class_name="ExampleCount"),
             tfma.MetricConfig(class_name="SemanticSegmentationIoU", module="components.iou_metric",
                               config=iou_config,
-                              per_slice_thresholds=_overall_threshold(config.min_mean_iou, config.max_mean_iou_drop)),
+                              per_slice_thresholds=_overall_threshold(blessing.min_mean_iou, blessing.max_mean_iou_drop)),
         ])],
     )
 

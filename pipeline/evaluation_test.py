@@ -2,9 +2,9 @@
 
 import tensorflow_model_analysis as tfma
 
-from pipeline.configs import PipelineConfig
+from pipeline.configs import BlessingConfig, PipelineConfig
 from pipeline.evaluation import eval_config
-from trainer.task_config import TrainerConfig
+from trainer.config import TrainerConfig
 
 
 def _thresholded(config):
@@ -12,7 +12,8 @@ def _thresholded(config):
 
 
 def test_accuracy_threshold_applies_to_the_overall_slice_only():
-    config = PipelineConfig(trainer=TrainerConfig(class_names=list("abc")), min_accuracy=0.9, max_accuracy_drop=0.02)
+    config = PipelineConfig(trainer=TrainerConfig(class_names=list("abc")),
+                            blessing=BlessingConfig(min_accuracy=0.9, max_accuracy_drop=0.02))
     (metric,) = _thresholded(config)
     assert metric.class_name == "SparseCategoricalAccuracy" and not metric.HasField("threshold")
     (rule,) = metric.per_slice_thresholds
@@ -23,7 +24,8 @@ def test_accuracy_threshold_applies_to_the_overall_slice_only():
 
 
 def test_mean_iou_threshold_applies_to_the_overall_slice():
-    config = PipelineConfig(trainer=TrainerConfig(task="segmentation", class_names=list("ab")), min_mean_iou=0.75)
+    config = PipelineConfig(trainer=TrainerConfig(task="segmentation", class_names=list("ab")),
+                            blessing=BlessingConfig(min_mean_iou=0.75))
     (metric,) = _thresholded(config)
     assert metric.class_name == "SemanticSegmentationIoU"
     assert metric.per_slice_thresholds[0].threshold.value_threshold.lower_bound.value == 0.75

@@ -17,8 +17,9 @@ from components.anomaly_gate.component import AnomalyGate
 from components.baseline_resolver import LatestBlessedBaselineStrategy
 from components.image_validator.component import ImageValidator
 from components.image_validator.executor import ValidationConfig
+from common import names
+from ingest.source import DataSource
 from pipeline.configs import PipelineConfig
-from pipeline.data_source import DataSource
 from pipeline.evaluation import eval_config
 
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
@@ -39,7 +40,7 @@ def _runtime_parameters(config: PipelineConfig, data: DataSource) -> dict:
     return {
         "data-root": parameter(name="data-root", ptype=str, default=data.input_base),
         "train-args": parameter(name="train-args", ptype=str, default=json_format.MessageToJson(
-            tfx.proto.TrainArgs(num_steps=config.train_steps), sort_keys=True, indent=None)),
+            tfx.proto.TrainArgs(num_steps=config.steps.train_steps), sort_keys=True, indent=None)),
         "eval-config": parameter(name="eval-config", ptype=str, default=json_format.MessageToJson(
             eval_config(config), sort_keys=True, indent=None)),
     }
@@ -50,25 +51,18 @@ def runtime_parameter_defaults(config: PipelineConfig, data: DataSource) -> dict
     return {name: parameter.default for name, parameter in _runtime_parameters(config, data).items()}
 
 
-def _model_features(config: PipelineConfig) -> List[str]:
-    trainer = config.trainer
-    target = trainer.mask_key if config.task == "segmentation" else trainer.label_key
-    return [trainer.image_key, target]
-
-
 def validation_config(config: PipelineConfig) -> ValidationConfig:
-    """What the ImageValidator checks, derived from the pipeline config."""
-    trainer = config.trainer
+    """What the ImageValidator checks: the one place it is derived from the pipeline config."""
+    trainer, quality = config.trainer, config.quality
     segmentation = config.task == "segmentation"
     return ValidationConfig(
         image_key=trainer.image_key,
         label_key=None if segmentation else trainer.label_key,
         mask_key=trainer.mask_key if segmentation else None,
         num_classes=len(trainer.class_names),
-        ignore_label=trainer.ignore_label,
-        min_size=config.min_image_size or max(1, trainer.image_size // 4),
-        max_aspect_ratio=config.max_aspect_ratio,
-        max_bad_fraction=config.max_bad_fraction,
+        min_size=quality.min_image_size or max(1, trainer.image_size // 4),
+        max_aspect_ratio=quality.max_aspect_ratio,
+        max_bad_fraction=quality.max_bad_fraction,
     )
 
 
@@ -87,7 +81,7 @@ def _baseline_resolver(candidate, for_kubeflow: bool) -> tfx.dsl.Resolver:
     else:
         strategy = LatestBlessedBaselineStrategy
         channels["candidate"] = candidate
-    return tfx.dsl.Resolver(strategy_class=strategy, **channels).with_id("latest_blessed_model_resolver")
+    return tfx.dsl.Resolver(strategy_class=strategy, **channels).with_id(names.BASELINE_RESOLVER)
 
 
 def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bool = False) -> List:
@@ -108,7 +102,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     )
     schema_file = config.resolve_schema_file()
     if schema_file:
-        # A curated schema states intent (label ids, class names, required images); see pipeline/schema_tool.py.
+        # A curated schema states intent (label ids, class names, required images); see reporting/schema_tool.py.
         schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     else:
         schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
@@ -118,15 +112,15 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     # Transform waits for the gate: anomalies in what the model reads stop the run here.
     anomaly_gate = AnomalyGate(
         anomalies=example_validator.outputs["anomalies"],
-        policy=config.block_anomalies,
-        model_features=_model_features(config),
+        policy=config.quality.block_anomalies,
+        model_features=config.model_features(),
     )
-    trainer_config = config.trainer.to_dict()
     transform = tfx.components.Transform(
         examples=examples,
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config=trainer_config,
+        # Only what changes Transform's output: a new learning rate must not re-decode every image.
+        custom_config=config.trainer.transform_config().to_dict(),
         # StatisticsGen already profiles the raw data; Transform's own pre/post
         # statistics would decode every image twice more.
         disable_statistics=True,
@@ -137,9 +131,9 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
-        train_args=runtime.get("train-args", tfx.proto.TrainArgs(num_steps=config.train_steps)),
-        eval_args=tfx.proto.EvalArgs(num_steps=config.eval_steps),
-        custom_config=trainer_config,
+        train_args=runtime.get("train-args", tfx.proto.TrainArgs(num_steps=config.steps.train_steps)),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.steps.eval_steps),
+        custom_config=config.trainer.to_dict(),
     )
     model_resolver = _baseline_resolver(trainer.outputs["model"], for_kubeflow)
     evaluator = tfx.components.Evaluator(
@@ -158,7 +152,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     components = [example_gen, image_validator, statistics_gen, schema_gen, example_validator, anomaly_gate,
                   transform, trainer, model_resolver, evaluator, pusher]
     for component in components:
-        extra = config.component_beam_args.get(component.id)
+        extra = config.run.component_beam_args.get(component.id)
         if extra:
             component.with_beam_pipeline_args(config.beam_pipeline_args() + extra)
     return components
@@ -179,7 +173,7 @@ def create_pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=_absolute(config.pipeline_root),
         components=create_components(config, data, for_kubeflow),
-        enable_cache=config.enable_cache,
+        enable_cache=config.run.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=config.beam_pipeline_args(),
     )

@@ -7,8 +7,10 @@ import pytest
 import tensorflow_data_validation as tfdv
 from tfx import v1 as tfx
 
-from pipeline import data_source, default_data
-from pipeline.configs import PipelineConfig
+from ingest import embedded as default_data
+from ingest import source
+from ingest.config import DataConfig
+from pipeline.configs import PipelineConfig, RunConfig
 from pipeline.pipeline import create_components
 
 pytestmark = pytest.mark.e2e
@@ -17,9 +19,11 @@ DATA_COMPONENTS = ("ImportExampleGen", "ImageValidator", "StatisticsGen")
 
 
 def _run_data_components(root, images, workers):
-    config = PipelineConfig(data=str(images), output_dir=str(root), beam_workers=workers, enable_cache=False)
-    components = [c for c in create_components(config, data_source.resolve(config, log=lambda *_: None))
-                  if c.id in DATA_COMPONENTS]
+    config = PipelineConfig(data=DataConfig(path=str(images)),
+                            run=RunConfig(output_dir=str(root), beam_workers=workers, enable_cache=False))
+    data = source.resolve(config.task, config.data, config.prepared_data_dir, log=lambda *_: None)
+    config.trainer.class_names = data.class_names
+    components = [c for c in create_components(config, data) if c.id in DATA_COMPONENTS]
     pipeline = tfx.dsl.Pipeline(
         pipeline_name="scale-out", pipeline_root=str(root / "pipeline_root"), components=components,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(str(root / "m.db")),

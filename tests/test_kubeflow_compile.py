@@ -7,7 +7,7 @@ from google.protobuf import json_format
 from kfp import components
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipeline import kubeflow_compile
+from runners import kubeflow as kubeflow_compile
 
 IMAGE = "gcr.io/example/image-tfx:1.0"
 ROOT = "gs://example-bucket/tfx"

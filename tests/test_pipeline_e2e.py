@@ -15,12 +15,14 @@ import pytest
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from pipeline import default_data, local_run
+from common import names
+from ingest import embedded as default_data
+from ingest.config import DataConfig
+from pipeline.configs import BlessingConfig, PipelineConfig, RunConfig, TrainingLength
+from runners import local as local_run
 from tests.browser import find_chromium, open_offline
-from pipeline import example_format as ef
-from pipeline.configs import PipelineConfig
-from trainer import features, image_ops
-from trainer.task_config import AugmentationConfig, TrainerConfig
+from trainer import image_ops
+from trainer.config import AugmentationConfig, TrainerConfig
 
 pytestmark = pytest.mark.e2e
 
@@ -62,12 +64,10 @@ def _config(root):
     return PipelineConfig(
         trainer=TrainerConfig(image_size=16, batch_size=32, steps_per_epoch=40,
                               augmentation=AugmentationConfig(flip_left_right=False)),
-        data=str(images),
-        train_steps=160,
-        eval_steps=4,
-        min_accuracy=0.5,
-        max_accuracy_drop=1.0,
-        output_dir=str(root / "outputs"),
+        data=DataConfig(path=str(images)),
+        steps=TrainingLength(train_steps=160, eval_steps=4),
+        blessing=BlessingConfig(min_accuracy=0.5, max_accuracy_drop=1.0),
+        run=RunConfig(output_dir=str(root / "outputs")),
     )
 
 
@@ -91,8 +91,8 @@ def _eval_examples(summary):
     images, labels = [], []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
         feature = tf.train.Example.FromString(record.numpy()).features.feature
-        images.append(feature[ef.IMAGE_KEY].bytes_list.value[0])
-        labels.append(feature[ef.LABEL_KEY].int64_list.value[0])
+        images.append(feature[names.DEFAULT_IMAGE_KEY].bytes_list.value[0])
+        labels.append(feature[names.DEFAULT_LABEL_KEY].int64_list.value[0])
     return images, np.array(labels)
 
 
@@ -143,7 +143,7 @@ def test_no_training_serving_skew(cold_run):
     pixels = []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
         feature = tf.train.Example.FromString(record.numpy()).features.feature
-        pixels.append(feature[features.TRANSFORMED_IMAGE_KEY].bytes_list.value[0])
+        pixels.append(feature[names.TRANSFORMED_IMAGE_KEY].bytes_list.value[0])
     model = tf.keras.models.load_model(summary.pushed_model)
     decoded = image_ops.bytes_to_pixels(tf.constant(pixels), config.trainer.image_size)
     via_transform = model(tf.cast(decoded, tf.float32), training=False).numpy()

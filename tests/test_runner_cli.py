@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline import local_run
+from runners import local as local_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

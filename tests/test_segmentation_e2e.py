@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import default_data, local_run
-from pipeline.configs import PipelineConfig
-from trainer.task_config import TrainerConfig
+from common import names
+from ingest import embedded as default_data
+from ingest.config import DataConfig
+from pipeline.configs import BlessingConfig, PipelineConfig, RunConfig, TrainingLength
+from runners import local as local_run
+from trainer.config import TrainerConfig
 
 pytestmark = pytest.mark.e2e
 
@@ -21,8 +24,8 @@ def seg_run(tmp_path_factory):
     (shapes / "labels.txt").write_text("\n".join(default_data.SHAPE_CLASSES) + "\n")
     config = PipelineConfig(
         trainer=TrainerConfig(task="segmentation", image_size=32, batch_size=16, steps_per_epoch=30),
-        data=str(shapes), train_steps=60, eval_steps=2, min_mean_iou=0.0, max_mean_iou_drop=1.0,
-        output_dir=str(root / "outputs"),
+        data=DataConfig(path=str(shapes)), steps=TrainingLength(train_steps=60, eval_steps=2),
+        blessing=BlessingConfig(min_mean_iou=0.0, max_mean_iou_drop=1.0), run=RunConfig(output_dir=str(root / "outputs")),
     )
     return config, local_run.run(config)
 
@@ -47,7 +50,7 @@ def test_evaluator_mean_iou_equals_an_independent_numpy_computation(seg_run):
     model = tf.saved_model.load(summary.pushed_model)
     out = model.signatures["evaluation"](examples=tf.constant(_eval_examples(summary)))
     truth, predicted = out["label_mask"].numpy().ravel(), out["predicted_mask"].numpy().ravel()
-    keep = truth != config.trainer.ignore_label
+    keep = truth != names.IGNORE_LABEL
     truth, predicted = truth[keep], predicted[keep]
     ious = []
     for cls in range(len(config.trainer.class_names)):
@@ -62,7 +65,7 @@ def test_evaluator_mean_iou_equals_an_independent_numpy_computation(seg_run):
 
 def test_pushed_model_returns_masks_at_the_original_size(seg_run):
     config, summary = seg_run
-    images = sorted(glob.glob(os.path.join(config.data, "images", "*.png")))[:3]
+    images = sorted(glob.glob(os.path.join(config.data.path, "images", "*.png")))[:3]
     out = tf.saved_model.load(summary.pushed_model).signatures["serving_default"](
         image_bytes=tf.constant([open(p, "rb").read() for p in images]))
     assert out["mask"].shape == (3, 40, 40)

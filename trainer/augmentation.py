@@ -13,10 +13,8 @@ from typing import Optional, Tuple
 
 import tensorflow as tf
 
-from trainer.task_config import AugmentationConfig
-
-#: Mask value written into padded border pixels (segmentation ignores it).
-MASK_PAD_VALUE = 255
+from common import names
+from trainer.config import AugmentationConfig
 
 
 def _flip_and_crop(stacked: tf.Tensor, config: AugmentationConfig, pad_values: tf.Tensor) -> tf.Tensor:
@@ -25,7 +23,7 @@ def _flip_and_crop(stacked: tf.Tensor, config: AugmentationConfig, pad_values: t
         stacked = tf.image.random_flip_left_right(stacked)
     pad = int(round(config.crop_pad_fraction * max(height, width)))
     if pad > 0:
-        # Pad each channel with its own fill value (0 for image, MASK_PAD_VALUE for mask).
+        # Pad each channel with its own fill value (0 for image, IGNORE_LABEL for mask).
         padded = tf.pad(stacked - pad_values, [[pad, pad], [pad, pad], [0, 0]]) + pad_values
         stacked = tf.image.random_crop(padded, [height, width, channels])
     return stacked
@@ -53,7 +51,7 @@ def augment(
     channels = image.shape[-1]
     if mask is not None:
         stacked = tf.concat([image, tf.cast(mask, tf.float32)], axis=-1)
-        pad_values = tf.constant([0.0] * channels + [float(MASK_PAD_VALUE)], tf.float32)
+        pad_values = tf.constant([0.0] * channels + [float(names.IGNORE_LABEL)], tf.float32)
     else:
         stacked = image
         pad_values = tf.zeros([channels], tf.float32)

@@ -3,8 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
-from trainer.augmentation import MASK_PAD_VALUE, augment
-from trainer.task_config import AugmentationConfig
+from common.names import IGNORE_LABEL
+from trainer.augmentation import augment
+from trainer.config import AugmentationConfig
 
 
 def _image_and_mask(size=16):
@@ -22,7 +23,7 @@ def test_geometric_augmentation_keeps_mask_aligned():
         out_image, out_mask = augment(image, config, mask)
         out_mask = out_mask.numpy()[..., 0]
         red = out_image.numpy()[..., 0]
-        inside = out_mask != MASK_PAD_VALUE
+        inside = out_mask != IGNORE_LABEL
         np.testing.assert_allclose(red[inside], out_mask[inside] * 80.0)
         assert np.all(red[~inside] == 0.0)  # padded image border is black where the mask is "ignore"
 

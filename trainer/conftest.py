@@ -12,7 +12,7 @@ from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, sche
 
 from tests.image_fixtures import encode, solid  # noqa: E402
 from trainer.preprocessing import preprocessing_fn  # noqa: E402
-from trainer.task_config import TrainerConfig  # noqa: E402
+from trainer.config import TrainerConfig  # noqa: E402
 
 IMAGE_SIZE = 8
 
@@ -35,7 +35,7 @@ def run_tft(tmp, config: TrainerConfig, raw, feature_spec):
     output_dir = str(tmp / "transform_output")
     with tft_beam.Context(temp_dir=str(tmp / "tft_tmp"), force_tf_compat_v1=False):
         (rows, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(
-            lambda inputs: preprocessing_fn(inputs, config.to_dict())
+            lambda inputs: preprocessing_fn(inputs, config.transform_config().to_dict())
         )
         _ = transform_fn | tft_beam.WriteTransformFn(output_dir)
     # TFX's Transform also stores the raw schema; serving reads the raw feature spec from it.

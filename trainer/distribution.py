@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-STRATEGIES = ("none", "mirrored", "multi_worker_mirrored")
+from trainer.config import DISTRIBUTIONS as STRATEGIES
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:

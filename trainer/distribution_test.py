@@ -18,8 +18,8 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from trainer.distribution import make_strategy
-from trainer.task_config import TrainerConfig
-from trainer.tasks import get_task
+from trainer.config import TrainerConfig
+from trainer.tasks.registry import get_task
 strategy = make_strategy("mirrored")
 config = TrainerConfig(image_size=16, class_names=["a", "b", "c"], batch_size=8)
 task = get_task("classification")

@@ -8,9 +8,10 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tfx_bsl.public import tfxio
 
-from trainer import features, image_ops
-from trainer.task_config import TrainerConfig
-from trainer.tasks import get_task
+from common import names
+from trainer import image_ops
+from trainer.config import TrainerConfig
+from trainer.tasks.registry import get_task
 
 
 def make_dataset(
@@ -32,7 +33,7 @@ def make_dataset(
     )
 
     def to_images(batch):
-        pixels = image_ops.bytes_to_pixels(batch[features.TRANSFORMED_IMAGE_KEY], config.image_size)
+        pixels = image_ops.bytes_to_pixels(batch[names.TRANSFORMED_IMAGE_KEY], config.image_size)
         return tf.cast(pixels, tf.float32), task.parse_targets(batch, config)
 
     dataset = dataset.map(to_images, num_parallel_calls=tf.data.AUTOTUNE)

@@ -5,9 +5,9 @@ import pytest
 
 from trainer import backbones
 from trainer.keras_lib import keras
-from trainer.model import build_classifier
+from trainer.classifier import build_classifier
 from trainer.run import plan_phases, set_trainable
-from trainer.task_config import TrainerConfig
+from trainer.config import TrainerConfig
 
 
 def test_classifier_outputs_probabilities_per_class():

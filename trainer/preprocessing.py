@@ -11,9 +11,10 @@ from typing import Any, Dict
 
 import tensorflow as tf
 
-from trainer import features, image_ops
-from trainer.task_config import TrainerConfig
-from trainer.tasks import get_task
+from common import names
+from trainer import image_ops
+from trainer.config import TransformConfig
+from trainer.tasks.registry import get_task
 
 
 def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
@@ -22,9 +23,9 @@ def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> D
     Targets are optional so that the serving path (raw bytes only) can run the
     same graph: TFT prunes outputs whose inputs are absent.
     """
-    config = TrainerConfig.from_dict(custom_config)
+    config = TransformConfig.from_dict(custom_config)
     encoded = image_ops.dense_1d(inputs[config.image_key])
     images = image_ops.decode_and_resize(encoded, config.image_size)
-    outputs = {features.TRANSFORMED_IMAGE_KEY: image_ops.pixels_to_bytes(images)}
+    outputs = {names.TRANSFORMED_IMAGE_KEY: image_ops.pixels_to_bytes(images)}
     outputs.update(get_task(config.task).transform_targets(inputs, config))
     return outputs

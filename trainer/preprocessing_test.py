@@ -3,7 +3,8 @@
 import numpy as np
 import tensorflow as tf
 
-from trainer import features, image_ops
+from common import names
+from trainer import image_ops
 from trainer.conftest import IMAGE_SIZE, sample_images
 
 
@@ -11,7 +12,7 @@ def test_every_format_decodes_to_rgb_at_the_configured_size(transform_run):
     config, rows, _ = transform_run
     assert len(rows) == len(sample_images())
     for row, (name, _, colour) in zip(rows, sample_images()):
-        pixels = tf.io.parse_tensor(row[features.TRANSFORMED_IMAGE_KEY], tf.uint8).numpy()
+        pixels = tf.io.parse_tensor(row[names.TRANSFORMED_IMAGE_KEY], tf.uint8).numpy()
         assert pixels.shape == (IMAGE_SIZE, IMAGE_SIZE, 3), name
         tolerance = 3 if name == "jpeg" else 0
         np.testing.assert_allclose(pixels.reshape(-1, 3).mean(0), colour, atol=tolerance, err_msg=name)
@@ -19,13 +20,13 @@ def test_every_format_decodes_to_rgb_at_the_configured_size(transform_run):
 
 def test_label_passes_through(transform_run):
     _, rows, _ = transform_run
-    assert [int(r[features.TRANSFORMED_LABEL_KEY]) for r in rows] == list(range(len(rows)))
+    assert [int(r[names.TRANSFORMED_LABEL_KEY]) for r in rows] == list(range(len(rows)))
 
 
 def test_transformed_example_is_uint8_sized(transform_run):
     _, rows, _ = transform_run
     # H*W*3 bytes of pixels plus a small serialized-tensor header, never float32.
-    size = len(rows[0][features.TRANSFORMED_IMAGE_KEY])
+    size = len(rows[0][names.TRANSFORMED_IMAGE_KEY])
     assert IMAGE_SIZE * IMAGE_SIZE * 3 <= size <= IMAGE_SIZE * IMAGE_SIZE * 3 + 32
 
 

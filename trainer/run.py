@@ -19,9 +19,9 @@ from absl import logging
 from trainer import inputs, signatures
 from trainer.backbones import resolve_weights
 from trainer.distribution import make_strategy
+from trainer.config import TrainerConfig
 from trainer.keras_lib import keras
-from trainer.task_config import TrainerConfig
-from trainer.tasks import get_task
+from trainer.tasks.registry import get_task
 
 
 @dataclasses.dataclass(frozen=True)

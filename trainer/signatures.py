@@ -17,16 +17,11 @@ from typing import Callable, Dict
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from trainer import features, image_ops
+from common import names
+from trainer import image_ops
+from trainer.config import TrainerConfig
 from trainer.keras_lib import keras
-from trainer.task_config import TrainerConfig
-from trainer.tasks import get_task
-
-RAW_BYTES_SIGNATURE = "serving_default"
-EXAMPLES_SIGNATURE = "serving_examples"
-EVALUATION_SIGNATURE = "evaluation"
-#: TFMA reads this output of the examples signature (classification).
-PREDICTION_KEY = "probabilities"
+from trainer.tasks.registry import get_task
 
 
 def _as_raw_feature(values: tf.Tensor, spec) -> tf.Tensor:
@@ -47,7 +42,7 @@ def make_signatures(
 
     def transform_and_predict(raw_features):
         transformed = model.tft_layer(raw_features)
-        pixels = image_ops.bytes_to_pixels(transformed[features.TRANSFORMED_IMAGE_KEY], config.image_size)
+        pixels = image_ops.bytes_to_pixels(transformed[names.TRANSFORMED_IMAGE_KEY], config.image_size)
         return transformed, model(tf.cast(pixels, tf.float32), training=False)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
@@ -62,8 +57,8 @@ def make_signatures(
         return task.serving_outputs(probabilities, image_ops.dense_1d(parsed[config.image_key]), config)
 
     signatures = {
-        RAW_BYTES_SIGNATURE: serve_image_bytes.get_concrete_function(),
-        EXAMPLES_SIGNATURE: serve_tf_examples.get_concrete_function(),
+        names.RAW_BYTES_SIGNATURE: serve_image_bytes.get_concrete_function(),
+        names.EXAMPLES_SIGNATURE: serve_tf_examples.get_concrete_function(),
     }
     eval_keys = task.evaluation_raw_keys(config)
     if eval_keys:
@@ -73,7 +68,7 @@ def make_signatures(
             transformed, probabilities = transform_and_predict(tf.io.parse_example(serialized_examples, spec))
             return task.evaluation_outputs(probabilities, transformed, config)
 
-        signatures[EVALUATION_SIGNATURE] = evaluate_tf_examples.get_concrete_function()
+        signatures[names.EVALUATION_SIGNATURE] = evaluate_tf_examples.get_concrete_function()
     return signatures
 
 

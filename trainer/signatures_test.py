@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline.example_format import make_image_example
-from trainer import features, image_ops, signatures
+from ingest.example_format import make_image_example
+from common import names
+from trainer import image_ops, signatures
 from trainer.conftest import IMAGE_SIZE, sample_images
 from trainer.keras_lib import keras
-from trainer.model import build_classifier
+from trainer.classifier import build_classifier
 
 
 @pytest.fixture(scope="module")
@@ -25,9 +26,9 @@ def exported(tmp_path_factory, transform_run):
 def test_raw_bytes_signature_matches_model_on_transform_output(exported):
     config, rows, model, loaded, _ = exported
     raw = tf.constant([data for _, data, _ in sample_images()])
-    served = loaded.signatures[signatures.RAW_BYTES_SIGNATURE](image_bytes=raw)
+    served = loaded.signatures[names.RAW_BYTES_SIGNATURE](image_bytes=raw)
 
-    transformed = tf.constant([r[features.TRANSFORMED_IMAGE_KEY] for r in rows])
+    transformed = tf.constant([r[names.TRANSFORMED_IMAGE_KEY] for r in rows])
     direct = model(tf.cast(image_ops.bytes_to_pixels(transformed, IMAGE_SIZE), tf.float32), training=False)
 
     np.testing.assert_allclose(served["probabilities"].numpy(), direct.numpy(), atol=1e-6)
@@ -40,8 +41,8 @@ def test_examples_signature_equals_raw_bytes_signature(exported):
     _, _, _, loaded, _ = exported
     images = [data for _, data, _ in sample_images()]
     examples = [make_image_example(d, 0, "x", f"f{i}").SerializeToString() for i, d in enumerate(images)]
-    by_example = loaded.signatures[signatures.EXAMPLES_SIGNATURE](examples=tf.constant(examples))
-    by_bytes = loaded.signatures[signatures.RAW_BYTES_SIGNATURE](image_bytes=tf.constant(images))
+    by_example = loaded.signatures[names.EXAMPLES_SIGNATURE](examples=tf.constant(examples))
+    by_bytes = loaded.signatures[names.RAW_BYTES_SIGNATURE](image_bytes=tf.constant(images))
     np.testing.assert_allclose(by_example["probabilities"].numpy(), by_bytes["probabilities"].numpy(), atol=1e-6)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
+from common import names
 from trainer.backbones import Normalize, build_backbone
+from trainer.config import TrainerConfig
 from trainer.keras_lib import keras, tf
-from trainer.model import IMAGE_INPUT_NAME, PROBABILITIES_NAME
-from trainer.task_config import TrainerConfig
 
 
 def multi_scale_layers(backbone: keras.Model, max_levels: int) -> List[str]:
@@ -43,10 +43,10 @@ def build_unet(config: TrainerConfig) -> Tuple[keras.Model, keras.Model]:
     size = config.image_size
     backbone, mode = build_backbone(config.backbone, size, config.weights)
     levels = len(config.decoder_filters) + 1
-    names = multi_scale_layers(backbone, levels)
-    encoder = keras.Model(backbone.input, [backbone.get_layer(n).output for n in names], name="encoder")
+    layer_names = multi_scale_layers(backbone, levels)
+    encoder = keras.Model(backbone.input, [backbone.get_layer(n).output for n in layer_names], name="encoder")
 
-    inputs = keras.Input((size, size, 3), name=IMAGE_INPUT_NAME)
+    inputs = keras.Input((size, size, 3), name=names.MODEL_INPUT_NAME)
     normalized = Normalize(mode, name="normalize")(inputs)
     features = encoder(normalized)
     features = features if isinstance(features, list) else [features]
@@ -60,7 +60,7 @@ def build_unet(config: TrainerConfig) -> Tuple[keras.Model, keras.Model]:
             break
     if x.shape[1] != size:
         x = keras.layers.Resizing(size, size, interpolation="bilinear", name="to_input_size")(x)
-    outputs = keras.layers.Conv2D(config.num_classes, 1, activation="softmax", name=PROBABILITIES_NAME)(x)
+    outputs = keras.layers.Conv2D(config.num_classes, 1, activation="softmax", name=names.PROBABILITIES_KEY)(x)
     return keras.Model(inputs, outputs, name=f"{config.backbone}_unet"), backbone
 
 
@@ -68,7 +68,7 @@ def build_unet(config: TrainerConfig) -> Tuple[keras.Model, keras.Model]:
 class SegmentationLoss(keras.losses.Loss):
     """Class-weighted sparse cross-entropy (+ optional soft Dice), ignoring ``ignore_label`` pixels."""
 
-    def __init__(self, num_classes: int, ignore_label: int = 255, class_weights=None, dice_weight: float = 0.0,
+    def __init__(self, num_classes: int, ignore_label: int = names.IGNORE_LABEL, class_weights=None, dice_weight: float = 0.0,
                  name: str = "segmentation_loss", **kwargs):
         kwargs["reduction"] = keras.losses.Reduction.NONE
         super().__init__(name=name, **kwargs)
@@ -104,7 +104,7 @@ class SegmentationLoss(keras.losses.Loss):
 class PixelAccuracy(keras.metrics.Mean):
     """Share of non-ignored pixels whose argmax class is right (training progress only)."""
 
-    def __init__(self, ignore_label: int = 255, name: str = "pixel_accuracy", **kwargs):
+    def __init__(self, ignore_label: int = names.IGNORE_LABEL, name: str = "pixel_accuracy", **kwargs):
         super().__init__(name=name, **kwargs)
         self.ignore_label = ignore_label
 

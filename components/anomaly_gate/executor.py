@@ -81,4 +81,4 @@ class Executor(base_executor.BaseExecutor):
             raise AnomaliesBlockTheRun(
                 f"{len(blocked)} data anomal{'y' if len(blocked) == 1 else 'ies'} in model features stop the run "
                 f"before Transform (policy '{policy}'): {lines}. Fix the data; if the change is intended, update "
-                "the schema (python -m pipeline.schema_tool) or relax --block-anomalies.")
+                "the schema (python -m reporting.schema_tool) or relax --block-anomalies.")

@@ -10,7 +10,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components.anomaly_gate.executor import RESULT_FILENAME, AnomaliesBlockTheRun, Executor
 from components.anomaly_gate.spec import AnomalyGateResult
-from pipeline import schema_tool
+from reporting import schema_tool
 
 
 def _anomalies_artifact(root):
@@ -45,7 +45,7 @@ def test_default_policy_blocks_on_model_features_only(tmp_path):
     result, error = _run(tmp_path, "model-features")
     assert {r["feature"] for r in result["anomalies"]} == {"label", "filename"}
     assert [r["feature"] for r in result["blocking"]] == ["label"]
-    assert error is not None and "[train] label:" in str(error) and "python -m pipeline.schema_tool" in str(error)
+    assert error is not None and "[train] label:" in str(error) and "python -m reporting.schema_tool" in str(error)
 
 
 def test_all_blocks_on_everything_and_none_on_nothing(tmp_path):

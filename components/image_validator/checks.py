@@ -15,6 +15,8 @@ from typing import Optional
 
 import numpy as np
 
+from common import names
+
 # Reasons, stable strings: they key the report and the quarantine feature.
 EMPTY = "empty record (zero bytes)"
 UNDECODABLE = "cannot be decoded as an image"
@@ -88,7 +90,7 @@ def inspect_image(data: bytes, min_size: int, max_aspect_ratio: float) -> ImageI
     return info
 
 
-def check_mask(data: bytes, image: ImageInfo, num_classes: int, ignore_label: int) -> Optional[str]:
+def check_mask(data: bytes, image: ImageInfo, num_classes: int) -> Optional[str]:
     """Returns a reason when a segmentation mask does not fit its (good) image."""
     from PIL import Image
 
@@ -101,7 +103,7 @@ def check_mask(data: bytes, image: ImageInfo, num_classes: int, ignore_label: in
         return MASK_BAD
     if size != (image.width, image.height):
         return MASK_SIZE
-    values = set(np.unique(mask).tolist()) - {ignore_label}
+    values = set(np.unique(mask).tolist()) - {names.IGNORE_LABEL}
     if any(v >= num_classes or v < 0 for v in values):
         return MASK_VALUES
     return None

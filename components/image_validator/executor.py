@@ -30,26 +30,23 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
+from common import names
 from components.image_validator import checks
 from components.image_validator.spec import (CONFIG_KEY, EXAMPLES_KEY, QUARANTINE_KEY, REPORT_KEY,
                                              VALIDATED_EXAMPLES_KEY)
 
 REPORT_FILENAME = "image_validation.json"
-REASON_FEATURE = "quarantine_reason"
-DETAIL_FEATURE = "quarantine_detail"
-TRAIN_SPLIT = "train"
 
 
 @dataclasses.dataclass
 class ValidationConfig:
     """What to check; serialised into the component's ``config`` execution parameter."""
 
-    image_key: str = "image"
-    label_key: Optional[str] = "label"
-    filename_key: Optional[str] = "filename"
+    image_key: str = names.DEFAULT_IMAGE_KEY
+    label_key: Optional[str] = names.DEFAULT_LABEL_KEY
+    filename_key: Optional[str] = names.FILENAME_KEY
     mask_key: Optional[str] = None
     num_classes: int = 0
-    ignore_label: int = 255
     min_size: int = 8
     max_aspect_ratio: float = 4.0
     #: The run fails when more than this share of all examples is quarantined.
@@ -98,7 +95,7 @@ def check_record(serialized: bytes, split: str, config: ValidationConfig) -> Dic
         info = checks.inspect_image(image, config.min_size, config.max_aspect_ratio)
     if info.reason is None and config.mask_key:
         mask = _feature_bytes(example, config.mask_key)
-        reason = checks.MASK_BAD if mask is None else checks.check_mask(mask, info, config.num_classes, config.ignore_label)
+        reason = checks.MASK_BAD if mask is None else checks.check_mask(mask, info, config.num_classes)
         if reason:
             info.reason = reason
     row = dataclasses.asdict(info)
@@ -112,11 +109,11 @@ def resolve_duplicates(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Among rows with the same content hash, keep the first good one (train first, then by name)."""
     rows = list(rows)
     good = sorted((r for r in rows if r["reason"] is None),
-                  key=lambda r: (r["split"] != TRAIN_SPLIT, r["split"], r["filename"], r["index"]))
+                  key=lambda r: (r["split"] != names.TRAIN_SPLIT, r["split"], r["filename"], r["index"]))
     if len(good) > 1:
         keeper = good[0]
         for row in good[1:]:
-            leak = keeper["split"] == TRAIN_SPLIT and row["split"] != TRAIN_SPLIT
+            leak = keeper["split"] == names.TRAIN_SPLIT and row["split"] != names.TRAIN_SPLIT
             row["reason"] = checks.LEAKAGE if leak else checks.DUPLICATE
             row["detail"] = f"same bytes as {keeper['split']}/{keeper['filename']}"
     return rows
@@ -124,8 +121,8 @@ def resolve_duplicates(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
 
 def _quarantined(row: Dict[str, Any]) -> bytes:
     example = tf.train.Example.FromString(row["serialized"])
-    example.features.feature[REASON_FEATURE].bytes_list.value.append(row["reason"].encode())
-    example.features.feature[DETAIL_FEATURE].bytes_list.value.append(row["detail"].encode())
+    example.features.feature[names.QUARANTINE_REASON_KEY].bytes_list.value.append(row["reason"].encode())
+    example.features.feature[names.QUARANTINE_DETAIL_KEY].bytes_list.value.append(row["detail"].encode())
     return example.SerializeToString()
 
 

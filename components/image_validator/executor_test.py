@@ -13,7 +13,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from components.image_validator import checks
 from components.image_validator.executor import REPORT_FILENAME, Executor, TooManyBadExamples, ValidationConfig
 from components.image_validator.spec import ImageValidationReport
-from pipeline.example_format import make_image_example
+from ingest.example_format import make_image_example
 
 
 def _png(array, mode=None):

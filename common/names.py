@@ -1,0 +1,75 @@
+"""Every name the stages of the pipeline must agree on, defined once.
+
+Ingest writes examples with these feature keys, the ImageValidator and TFDV
+check them, Transform and the Trainer read them, the serving signatures
+rebuild them from raw bytes, TFMA and the IoU metric read the signature
+outputs, and the report shows them.  A renamed key or a second ignore value
+in one of those places would be a silent wrong answer, so they all import
+this module and nothing here imports anything.
+
+Feature keys named ``DEFAULT_*`` are defaults: a user's TFRecords may name
+their features otherwise (``--image-key``, ``--label-key``), and the
+configured key then travels with the configuration.
+"""
+
+# --- raw example features (written by ingest/, read by every later stage) -----
+DEFAULT_IMAGE_KEY = "image"
+DEFAULT_LABEL_KEY = "label"
+DEFAULT_MASK_KEY = "mask"
+LABEL_NAME_KEY = "label_name"
+FILENAME_KEY = "filename"
+CLASS_NAMES_KEY = "class_names"
+
+# --- features the ImageValidator adds to quarantined examples ---------------------
+QUARANTINE_REASON_KEY = "quarantine_reason"
+QUARANTINE_DETAIL_KEY = "quarantine_detail"
+
+# --- transformed features (Transform output, Trainer input) ----------------------
+#: Resized image as raw uint8 pixels (H*W*3 bytes, a serialized tensor).
+TRANSFORMED_IMAGE_KEY = "image_pixels"
+#: Class id (classification), passed through unchanged.
+TRANSFORMED_LABEL_KEY = "label"
+#: Segmentation mask resized nearest-neighbour, raw uint8 class ids (H*W bytes).
+TRANSFORMED_MASK_KEY = "mask_pixels"
+
+# --- segmentation labels ----------------------------------------------------------
+#: Mask value meaning "no class here": excluded from the loss, the IoU and pixel counts.
+#: Also the fill value of padded mask borders (augmentation, batched serving masks).
+IGNORE_LABEL = 255
+
+# --- splits -----------------------------------------------------------------------
+TRAIN_SPLIT = "train"
+EVAL_SPLIT = "eval"
+
+# --- model and signatures -----------------------------------------------------------
+#: Name of the Keras model's image input and of its softmax output layer.
+MODEL_INPUT_NAME = "image"
+PROBABILITIES_KEY = "probabilities"
+#: ``serving_default``: a batch of encoded image bytes in.
+RAW_BYTES_SIGNATURE = "serving_default"
+#: Serialized tf.Examples in (TF Serving, TFMA for classification).
+EXAMPLES_SIGNATURE = "serving_examples"
+#: Segmentation: examples with masks in, predicted and true class ids out (TFMA's IoU).
+EVALUATION_SIGNATURE = "evaluation"
+#: Outputs of the evaluation signature, read by components/iou_metric.py.
+PREDICTED_MASK_KEY = "predicted_mask"
+LABEL_MASK_KEY = "label_mask"
+
+# --- files ---------------------------------------------------------------------------
+#: Label vocabulary next to prepared TFRecords: one class name per line, line number = class id.
+LABELS_FILENAME = "labels.txt"
+#: Prepared TFRecord shards are GZIP-compressed; ImportExampleGen detects this from the suffix.
+TFRECORD_SUFFIX = ".tfrecord.gz"
+
+# --- pipeline node ids (read back from ML Metadata by reporting/) ------------------
+IMAGE_VALIDATOR = "ImageValidator"
+STATISTICS_GEN = "StatisticsGen"
+SCHEMA_GEN = "SchemaGen"
+IMPORT_SCHEMA_GEN = "ImportSchemaGen"
+EXAMPLE_VALIDATOR = "ExampleValidator"
+IMPORT_EXAMPLE_GEN = "ImportExampleGen"
+TRANSFORM = "Transform"
+TRAINER = "Trainer"
+EVALUATOR = "Evaluator"
+PUSHER = "Pusher"
+BASELINE_RESOLVER = "latest_blessed_model_resolver"

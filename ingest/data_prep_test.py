@@ -1,0 +1,119 @@
+"""Data prep: folder and CSV sources, stratified deterministic split, TFRecord round trip."""
+
+import collections
+import csv
+
+import pytest
+import tensorflow as tf
+
+from common import names as ef
+from ingest import data_prep
+from tests.image_fixtures import write_class_folders
+
+
+def _read_split(root, split):
+    files = sorted(tf.io.gfile.glob(str(root / split / f"*{ef.TFRECORD_SUFFIX}")))
+    examples = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        example = tf.train.Example.FromString(record.numpy())
+        f = example.features.feature
+        examples.append({
+            "image": f[ef.DEFAULT_IMAGE_KEY].bytes_list.value[0],
+            "label": f[ef.DEFAULT_LABEL_KEY].int64_list.value[0],
+            "label_name": f[ef.LABEL_NAME_KEY].bytes_list.value[0].decode(),
+            "filename": f[ef.FILENAME_KEY].bytes_list.value[0].decode(),
+        })
+    return examples
+
+
+def test_class_folders_round_trip(tmp_path):
+    src = write_class_folders(tmp_path / "src", per_class=10)
+    dataset = data_prep.prepare(src, tmp_path / "out", eval_fraction=0.2)
+    assert dataset.class_names == ["cat", "dog", "eel"]
+    assert dataset.split_counts == {"train": 24, "eval": 6}
+    assert (tmp_path / "out" / "labels.txt").read_text().split() == ["cat", "dog", "eel"]
+    train, evals = _read_split(dataset.root, "train"), _read_split(dataset.root, "eval")
+    # Stratified: every class keeps 8 train / 2 eval.
+    assert collections.Counter(e["label_name"] for e in evals) == {"cat": 2, "dog": 2, "eel": 2}
+    # Bytes are kept as given, label ids match the vocabulary, names are relative.
+    for example in train + evals:
+        assert example["image"] == (src / example["filename"]).read_bytes()
+        assert dataset.class_names[example["label"]] == example["label_name"]
+    assert not {e["filename"] for e in train} & {e["filename"] for e in evals}
+
+
+def test_split_is_deterministic_and_seeded(tmp_path):
+    records, _ = data_prep.scan_class_folders(write_class_folders(tmp_path, per_class=20))
+    a = data_prep.stratified_split(records, 0.25, seed=0)
+    b = data_prep.stratified_split(list(reversed(records)), 0.25, seed=0)
+    c = data_prep.stratified_split(records, 0.25, seed=1)
+    assert [r.name for r in a["eval"]] == [r.name for r in b["eval"]]
+    assert [r.name for r in a["eval"]] != [r.name for r in c["eval"]]
+
+
+def test_csv_manifest_with_integer_labels_sorted_numerically(tmp_path):
+    src = write_class_folders(tmp_path / "imgs", per_class=3, classes=("a", "b", "c"))
+    manifest = tmp_path / "manifest.csv"
+    with manifest.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "label"])
+        for label, name in (("2", "a"), ("10", "b"), ("3", "c")):
+            for i in range(3):
+                writer.writerow([f"imgs/{name}/img_{i}.png", label])
+    records, class_names = data_prep.read_csv_manifest(manifest)
+    assert class_names == ["2", "3", "10"]
+    assert len(records) == 9
+
+
+def test_csv_errors_name_the_file_and_rows(tmp_path):
+    manifest = tmp_path / "bad.csv"
+    manifest.write_text("path,label\nmissing.png,cat\n,dog\n")
+    with pytest.raises(data_prep.DataPrepError, match=r"bad.csv: 2 bad row\(s\): line 2: missing.png does not exist; line 3"):
+        data_prep.read_csv_manifest(manifest)
+    manifest.write_text("file,class\nx.png,cat\n")
+    with pytest.raises(data_prep.DataPrepError, match=r"missing column\(s\) \['label', 'path'\]"):
+        data_prep.read_csv_manifest(manifest)
+
+
+def test_empty_class_folder_is_an_error(tmp_path):
+    write_class_folders(tmp_path, per_class=2)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data_prep.DataPrepError, match="class folder.*empty.*hold no images"):
+        data_prep.scan_class_folders(tmp_path)
+
+
+def test_failed_prep_keeps_the_previous_good_output(tmp_path, monkeypatch):
+    src = write_class_folders(tmp_path / "src", per_class=4)
+    out = tmp_path / "out"
+    data_prep.prepare(src, out)
+    before = sorted(p.name for p in (out / "train").iterdir())
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data_prep.ef, "make_image_example", boom)
+    with pytest.raises(OSError):
+        data_prep.prepare(src, out)
+    assert sorted(p.name for p in (out / "train").iterdir()) == before
+    assert data_prep.load_prepared(out) is not None
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out-")]
+
+
+def test_prepare_cached_reuses_unchanged_source(tmp_path):
+    src = write_class_folders(tmp_path / "src", per_class=4)
+    first, reused_first = data_prep.prepare_cached(src, tmp_path / "cache")
+    mtime = (first.root / "manifest.json").stat().st_mtime_ns
+    second, reused_second = data_prep.prepare_cached(src, tmp_path / "cache")
+    assert (reused_first, reused_second) == (False, True)
+    assert second.root == first.root and (first.root / "manifest.json").stat().st_mtime_ns == mtime
+    (src / "cat" / "img_new.png").write_bytes((src / "cat" / "img_0.png").read_bytes())
+    third, reused_third = data_prep.prepare_cached(src, tmp_path / "cache")
+    assert not reused_third and third.root != first.root
+
+
+def test_cli_reports_errors_with_exit_code_2(tmp_path, capsys):
+    assert data_prep.main([str(tmp_path / "nope"), str(tmp_path / "out")]) == 2
+    assert "not a CSV manifest or a directory" in capsys.readouterr().err
+    src = write_class_folders(tmp_path / "src", per_class=5)
+    assert data_prep.main([str(src), str(tmp_path / "out"), "--eval-fraction", "0.4"]) == 0
+    assert "3 classes, eval=6, train=9" in capsys.readouterr().out

@@ -1,0 +1,146 @@
+"""Writing prepared datasets: a deterministic stratified split, sharded TFRecords, a manifest.
+
+Every preparation (image folders, CSV manifests, image/mask pairs, the
+embedded datasets) ends here, so they share the split rule, the shard layout
+(``<split>/data-*-of-*.tfrecord.gz``), ``labels.txt``, ``manifest.json`` and
+the write-aside-then-rename that keeps a failed preparation from replacing a
+good one.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from common import names
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
+SUCCESS_MARKER = "_SUCCESS"
+MANIFEST_FILENAME = "manifest.json"
+#: Bumped whenever the written format changes, so old prepared data is not reused.
+FORMAT_VERSION = 1
+
+
+class DataPrepError(ValueError):
+    """Raised for input the data prep cannot use; the message says what to fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedDataset:
+    """What data prep produced: ImportExampleGen's input and its vocabulary."""
+
+    root: Path
+    class_names: List[str]
+    split_counts: Dict[str, int]
+
+
+def stratified_split(
+    records: Sequence, eval_fraction: float, seed: int = 0,
+    stratify_by: Callable[[object], str] = lambda r: r.label_name,
+) -> Dict[str, list]:
+    """Splits each class separately so that train and eval keep the class mix.
+
+    Order inside a class is a hash of (seed, name): deterministic, independent
+    of file-system order, and not correlated with file names.  Records need a
+    ``name``; ``stratify_by`` gives their group (a constant = plain hash split).
+    """
+    if not 0.0 < eval_fraction < 1.0:
+        raise DataPrepError(f"eval_fraction must be between 0 and 1 (exclusive), got {eval_fraction}.")
+    by_class: Dict[str, list] = collections.defaultdict(list)
+    for record in records:
+        by_class[stratify_by(record)].append(record)
+    splits: Dict[str, list] = {names.TRAIN_SPLIT: [], names.EVAL_SPLIT: []}
+    for label_name in sorted(by_class):
+        members = sorted(
+            by_class[label_name],
+            key=lambda r: hashlib.sha1(f"{seed}:{r.name}".encode()).hexdigest(),
+        )
+        n_eval = int(round(len(members) * eval_fraction))
+        if len(members) >= 2:
+            n_eval = min(max(n_eval, 1), len(members) - 1)
+        else:
+            n_eval = 0
+        splits[names.EVAL_SPLIT].extend(members[:n_eval])
+        splits[names.TRAIN_SPLIT].extend(members[n_eval:])
+    for split in splits.values():
+        split.sort(key=lambda r: r.name)
+    return splits
+
+
+def _num_shards(count: int) -> int:
+    return max(1, min(16, math.ceil(count / 2000)))
+
+
+def write_tfrecords(
+    splits: Dict[str, list],
+    class_names: Sequence[str],
+    out_dir: Path,
+    to_example: Callable[[object], "tf.train.Example"],
+    extra_manifest: Optional[dict] = None,
+) -> PreparedDataset:
+    """Writes ``out_dir/<split>/data-*.tfrecord.gz``, ``labels.txt`` and a manifest.
+
+    ``to_example`` turns one record into a tf.Example, so every task shares
+    the sharding, the manifest and the atomic write.  Writes into a temporary sibling and
+    renames at the end, so a failure never leaves a half-written dataset where
+    a good one was.
+    """
+    import tensorflow as tf  # heavy import kept out of module import time
+
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    try:
+        counts = {}
+        for split, records in splits.items():
+            split_dir = tmp_dir / split
+            split_dir.mkdir()
+            shards = _num_shards(len(records))
+            writers = [
+                tf.io.TFRecordWriter(
+                    str(split_dir / f"data-{i:05d}-of-{shards:05d}{names.TFRECORD_SUFFIX}"),
+                    options=tf.io.TFRecordOptions(compression_type="GZIP"),
+                )
+                for i in range(shards)
+            ]
+            for index, record in enumerate(records):
+                writers[index % shards].write(to_example(record).SerializeToString())
+            for writer in writers:
+                writer.close()
+            counts[split] = len(records)
+        (tmp_dir / names.LABELS_FILENAME).write_text("".join(f"{n}\n" for n in class_names))
+        manifest = {"format_version": FORMAT_VERSION, "class_names": list(class_names), "split_counts": counts}
+        if all(hasattr(r, "label_name") for records in splits.values() for r in records):
+            manifest["class_counts"] = {
+                split: dict(collections.Counter(r.label_name for r in records)) for split, records in splits.items()
+            }
+        manifest.update(extra_manifest or {})
+        (tmp_dir / MANIFEST_FILENAME).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+        (tmp_dir / SUCCESS_MARKER).write_text("")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp_dir, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    return PreparedDataset(root=out_dir, class_names=list(class_names), split_counts=counts)
+
+
+def load_prepared(out_dir: Path) -> Optional[PreparedDataset]:
+    """Returns the dataset at ``out_dir`` if a previous prep finished writing it."""
+    out_dir = Path(out_dir)
+    manifest = out_dir / MANIFEST_FILENAME
+    if not (out_dir / SUCCESS_MARKER).exists() or not manifest.exists():
+        return None
+    info = json.loads(manifest.read_text())
+    if info.get("format_version") != FORMAT_VERSION:
+        return None
+    return PreparedDataset(root=out_dir, class_names=info["class_names"], split_counts=info["split_counts"])

@@ -1,0 +1,87 @@
+"""Resolving --data: embedded default, image folders, pre-split and flat TFRecord directories."""
+
+import os
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+from ingest import data_prep, source as data_source
+from ingest.config import DataConfig
+from tests.image_fixtures import write_class_folders
+
+SHARED_CIFAR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "cifar10-tfx-subset"
+
+
+def _resolve(tmp_path, data=None, class_names=(), log=lambda *_: None, task="classification"):
+    return data_source.resolve(task, DataConfig(path=data), str(tmp_path / "out" / "data"), class_names, log=log)
+
+
+def _write_tfrecord(path: Path, n=3):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for i in range(n):
+            writer.write(tf.train.Example().SerializeToString())
+
+
+def _splits(source):
+    return {s.name: s.pattern for s in source.input_config.splits}
+
+
+def test_default_is_the_embedded_digits(tmp_path):
+    source = _resolve(tmp_path)
+    assert _splits(source) == {"train": "train/*.tfrecord.gz", "eval": "eval/*.tfrecord.gz"}
+    assert source.class_names == [str(d) for d in range(10)]
+    info = data_prep.load_prepared(Path(source.input_base))
+    assert sum(info.split_counts.values()) == 1797
+
+
+def test_image_folder_is_prepared_and_reused(tmp_path):
+    images = write_class_folders(tmp_path / "imgs", per_class=5)
+    messages = []
+    first = _resolve(tmp_path, str(images), log=messages.append)
+    second = _resolve(tmp_path, str(images), log=messages.append)
+    assert first.input_base == second.input_base
+    assert first.class_names == ["cat", "dog", "eel"]
+    assert "[reused]" in messages[-1] and "[reused]" not in messages[0]
+
+
+def test_presplit_tfrecords_with_test_folder_and_labels_file(tmp_path):
+    root = tmp_path / "records"
+    _write_tfrecord(root / "train" / "a.tfrecord")
+    _write_tfrecord(root / "test" / "b.tfrecord")
+    (root / "labels.txt").write_text("x\ny\n")
+    source = _resolve(tmp_path, str(root))
+    assert _splits(source) == {"train": "train/*", "eval": "test/*"}
+    assert source.output_config is None and source.class_names == ["x", "y"]
+
+
+def test_flat_tfrecords_are_hash_split_and_labels_can_be_given(tmp_path):
+    root = tmp_path / "flat"
+    _write_tfrecord(root / "part-0.tfrecord.gz")
+    _write_tfrecord(root / "part-1.tfrecord.gz")
+    source = _resolve(tmp_path, str(root), class_names=["a", "b"])
+    assert _splits(source) == {"single": "*.tfrecord.gz"}
+    buckets = {s.name: s.hash_buckets for s in source.output_config.split_config.splits}
+    assert buckets == {"train": 4, "eval": 1}
+
+
+def test_tfrecords_without_labels_is_a_clear_error(tmp_path):
+    root = tmp_path / "nolabels"
+    _write_tfrecord(root / "train" / "a.tfrecord")
+    _write_tfrecord(root / "eval" / "b.tfrecord")
+    with pytest.raises(data_prep.DataPrepError, match="no labels.txt.*--labels FILE"):
+        _resolve(tmp_path, str(root))
+
+
+def test_missing_data_path_is_a_clear_error(tmp_path):
+    with pytest.raises(data_prep.DataPrepError, match="--data .*nowhere: no such file or directory"):
+        _resolve(tmp_path, str(tmp_path / "nowhere"))
+
+
+@pytest.mark.skipif(not SHARED_CIFAR.is_dir(), reason="../shared/datasets/cifar10-tfx-subset not present")
+def test_shared_cifar_subset_is_taken_as_is(tmp_path):
+    source = _resolve(tmp_path, str(SHARED_CIFAR))
+    assert _splits(source) == {"train": "train/*", "eval": "test/*"}
+    assert source.class_names[:2] == ["airplane", "automobile"] and len(source.class_names) == 10
+    assert os.path.samefile(source.input_base, SHARED_CIFAR)

@@ -1,0 +1,375 @@
+"""A self-contained HTML data report per run, found through ML Metadata.
+
+Why our own report next to TFDV's Facets: Facets loads its viewer from the
+internet and treats images as opaque bytes.  This page has everything inline
+(SVG charts, thumbnails as data URIs, no script, no external request), so it
+opens anywhere — a laptop on a plane, an air-gapped cluster, a CI artifact.
+
+    python -m reporting.html_report [--output-dir outputs] [--task classification] [--run RUN_ID] [--out FILE]
+
+Sections: split and class counts; image size, format and channel
+distributions; sample grids per class and per quarantine reason; every
+quarantined file with its reason; TFDV anomalies; a schema summary;
+train/eval skew; drift against the previous run; evaluation results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import html
+import io
+import json
+import os
+import sys
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from common import names
+from reporting import drift, mlmd, run_summary
+
+THUMB = 56
+SAMPLES_PER_GROUP = 8
+#: Colours of mask classes in segmentation thumbnails.
+PALETTE = np.array([[0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
+                    [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60]], np.uint8)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _load_validation(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, Any]:
+    if names.IMAGE_VALIDATOR not in nodes:
+        return {}
+    return run_summary.load_validation_report(nodes[names.IMAGE_VALIDATOR].outputs)[1]
+
+
+def _feature_keys(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, Optional[str]]:
+    """The feature keys this run used (``--image-key`` etc.), as recorded in the ImageValidator's config."""
+    keys = {"image_key": names.DEFAULT_IMAGE_KEY, "label_key": names.DEFAULT_LABEL_KEY,
+            "mask_key": None, "filename_key": names.FILENAME_KEY}
+    validator = nodes.get(names.IMAGE_VALIDATOR)
+    if validator is not None:
+        recorded = json.loads(mlmd.custom_property(validator.execution, "config") or "{}")
+        keys.update({k: recorded[k] for k in keys if k in recorded})
+    return keys
+
+
+def _read_examples(uri: str, split: str, limit: int = 2000) -> List[Any]:
+    import tensorflow as tf
+
+    files = tf.io.gfile.glob(os.path.join(uri, f"Split-{split}", "*"))
+    examples = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit):
+        examples.append(tf.train.Example.FromString(record.numpy()))
+    return examples
+
+
+def _bytes(example, key: str) -> Optional[bytes]:
+    feature = example.features.feature.get(key)
+    return feature.bytes_list.value[0] if feature is not None and feature.bytes_list.value else None
+
+
+def _thumbnail(data: Optional[bytes], mask: Optional[bytes] = None) -> Optional[str]:
+    """A data-URI PNG thumbnail (image, or image and coloured mask side by side); None if undecodable."""
+    from PIL import Image
+
+    try:
+        image = Image.open(io.BytesIO(data or b"")).convert("RGB")
+        image.load()
+    except Exception:  # an undecodable file is shown as a labelled placeholder instead
+        return None
+    scale = THUMB / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    resample = Image.NEAREST if scale >= 2 else Image.BILINEAR
+    tiles = [image.resize(size, resample)]
+    if mask is not None:
+        try:
+            ids = np.asarray(Image.open(io.BytesIO(mask)))
+            tiles.append(Image.fromarray(PALETTE[ids % len(PALETTE)]).resize(size, Image.NEAREST))
+        except Exception:
+            pass
+    canvas = Image.new("RGB", (sum(t.width for t in tiles) + 2 * (len(tiles) - 1), size[1]), (255, 255, 255))
+    x = 0
+    for tile in tiles:
+        canvas.paste(tile, (x, 0))
+        x += tile.width + 2
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+# --------------------------------------------------------------------------- html
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def svg_bars(items: Sequence[Tuple[str, float]], title: str, unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG."""
+    items = list(items)
+    if not items:
+        return f"<p class=muted>{_esc(title)}: no data</p>"
+    peak = max(v for _, v in items) or 1
+    row, label_w, bar_w = 18, 170, 300
+    height = row * len(items) + 24
+    parts = [f'<svg class="chart" role="img" aria-label="{_esc(title)}" width="{label_w + bar_w + 80}" '
+             f'height="{height}" xmlns="http://www.w3.org/2000/svg">',
+             f'<text x="0" y="14" font-weight="bold">{_esc(title)}</text>']
+    for i, (label, value) in enumerate(items):
+        y = 24 + i * row
+        width = max(1, int(bar_w * value / peak)) if value else 0
+        shown = f"{value:.3g}{unit}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value)}{unit}"
+        parts.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{_esc(label)[:28]}</text>'
+                     f'<rect class="bar" x="{label_w}" y="{y + 2}" width="{width}" height="{row - 5}"/>'
+                     f'<text x="{label_w + width + 4}" y="{y + 12}">{_esc(shown)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "") -> str:
+    if not rows:
+        return "<p class=muted>none</p>"
+    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _grid(title: str, tiles: List[Tuple[Optional[str], str]]) -> str:
+    cells = []
+    for uri, caption in tiles:
+        inner = f'<img src="{uri}" alt="{_esc(caption)}">' if uri else '<div class="broken">not decodable</div>'
+        cells.append(f"<figure>{inner}<figcaption>{_esc(caption)}</figcaption></figure>")
+    return f'<div class="grid-block"><h4>{_esc(title)}</h4><div class="grid">{"".join(cells)}</div></div>'
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;max-width:1200px}
+h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px;margin-top:32px}
+h4{margin:8px 0 4px}table{border-collapse:collapse;margin:8px 0;font-size:13px}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}th{background:#f4f4f4}
+.muted{color:#888}.bad{color:#b00020;font-weight:bold}.good{color:#1b7f3b;font-weight:bold}
+.chart{font-size:11px;margin:6px 16px 6px 0}.bar{fill:#4a78c2}.charts{display:flex;flex-wrap:wrap}
+.grid{display:flex;flex-wrap:wrap;gap:6px}figure{margin:0;text-align:center;font-size:10px;max-width:130px}
+figure img{image-rendering:pixelated;border:1px solid #ccc}.broken{width:56px;height:56px;border:1px dashed #b00020;
+color:#b00020;font-size:9px;display:flex;align-items:center;justify-content:center}
+.cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:8px 14px}
+.card b{display:block;font-size:20px}
+"""
+
+
+def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = None,
+               drift_threshold: float = 0.1) -> str:
+    """The whole report page for one run (default: the newest) of ``pipeline_name``."""
+    import tensorflow_data_validation as tfdv
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from components.anomaly_gate.executor import read_anomalies
+
+    run_id, nodes = mlmd.run_nodes(metadata_path, pipeline_name, run_name=run_id)
+    validation = _load_validation(nodes)
+    keys = _feature_keys(nodes)
+    image_key, label_key, mask_key, filename_key = (keys["image_key"], keys["label_key"], keys["mask_key"],
+                                                    keys["filename_key"])
+    validator = nodes.get(names.IMAGE_VALIDATOR)
+    sections: List[str] = []
+
+    # --- overview and counts
+    splits = validation.get("splits", {})
+    cards = [("examples", validation.get("total", "?")), ("good", validation.get("good", "?")),
+             ("quarantined", validation.get("quarantined", "?"))]
+    sections.append('<div class="cards">' + "".join(f'<div class="card">{_esc(k)}<b>{_esc(v)}</b></div>'
+                                                    for k, v in cards) + "</div>")
+    for warning in validation.get("warnings", []):
+        sections.append(f'<p class="bad">warning: {_esc(warning)}</p>')
+    sections.append("<h2 id=counts>Splits and classes</h2>")
+    sections.append(_table(["split", "input", "good", "quarantined"],
+                           [(s, v["input"], v["good"], v["quarantined"]) for s, v in sorted(splits.items())]))
+    class_names = _class_names(nodes)
+    charts = []
+    for split, values in sorted(splits.items()):
+        counts = values.get("class_counts", {})
+        items = [(class_names[int(k)] if k.isdigit() and int(k) < len(class_names) else k, float(v))
+                 for k, v in sorted(counts.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0])]
+        if items:
+            charts.append(svg_bars(items, f"{split}: examples per class"))
+    sections.append(f'<div class="charts">{"".join(charts)}</div>')
+
+    # --- image properties
+    sections.append("<h2 id=images>Image sizes, formats and channels</h2>")
+    good = [r for r in validation.get("examples", []) if r["reason"] is None]
+    charts = []
+    for key, title in (("width", "width (px)"), ("height", "height (px)"), ("format", "format"),
+                       ("channels", "channels"), ("mode", "pixel mode")):
+        counter = collections.Counter(str(r[key]) for r in good)
+        charts.append(svg_bars([(k, float(v)) for k, v in counter.most_common(12)], title))
+    if good:
+        hist = drift.histogram([r["brightness"] for r in good], np.linspace(0, 1, 11))
+        charts.append(svg_bars([(k, v) for k, v in hist.items()], "mean brightness (share)"))
+    sections.append(f'<div class="charts">{"".join(charts)}</div>')
+
+    # --- sample grids
+    sections.append("<h2 id=samples>Samples per class</h2>")
+    validated_uri = validator.uri("validated_examples") if validator else None
+    if validated_uri is not None:
+        examples = _read_examples(validated_uri, names.TRAIN_SPLIT, limit=5000)
+        by_class: Dict[str, List] = collections.defaultdict(list)
+        for example in examples:
+            feature = example.features.feature.get(label_key) if label_key else None
+            label = str(feature.int64_list.value[0]) if feature is not None and feature.int64_list.value else "all"
+            if len(by_class[label]) < SAMPLES_PER_GROUP:
+                by_class[label].append(example)
+        for label in sorted(by_class, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else k)):
+            name = class_names[int(label)] if label.isdigit() and int(label) < len(class_names) else label
+            tiles = [(_thumbnail(_bytes(e, image_key), _bytes(e, mask_key) if mask_key else None),
+                      (_bytes(e, filename_key) or b"").decode())
+                     for e in by_class[label]]
+            sections.append(_grid(f"class {name}", tiles))
+
+    # --- quarantine
+    sections.append("<h2 id=quarantine>Quarantined files</h2>")
+    quarantine = validator.uri("quarantine") if validator else None
+    if quarantine is not None:
+        by_reason: Dict[str, List] = collections.defaultdict(list)
+        for split in splits:
+            for example in _read_examples(quarantine, split):
+                reason = (_bytes(example, names.QUARANTINE_REASON_KEY) or b"").decode()
+                if len(by_reason[reason]) < SAMPLES_PER_GROUP:
+                    by_reason[reason].append(example)
+        for reason, examples in sorted(by_reason.items()):
+            sections.append(_grid(reason, [(_thumbnail(_bytes(e, image_key)), (_bytes(e, filename_key) or b"").decode())
+                                           for e in examples]))
+    bad_rows = [(r["split"], r["filename"], r["reason"], r["detail"]) for r in validation.get("examples", [])
+                if r["reason"]]
+    sections.append(_table(["split", "file", "reason", "detail"], bad_rows, cls="quarantine"))
+
+    # --- TFDV anomalies
+    sections.append("<h2 id=anomalies>TFDV anomalies (ExampleValidator)</h2>")
+    anomalies = nodes[names.EXAMPLE_VALIDATOR].uri("anomalies") if names.EXAMPLE_VALIDATOR in nodes else None
+    if anomalies is not None:
+        rows = read_anomalies(anomalies, list(splits) or [names.TRAIN_SPLIT, names.EVAL_SPLIT])
+        sections.append(_table(["split", "feature", "anomaly", "description"],
+                               [(r["split"], r["feature"], r["short"], r["description"]) for r in rows]))
+
+    # --- schema
+    sections.append("<h2 id=schema>Schema</h2>")
+    schema_node = nodes.get(names.IMPORT_SCHEMA_GEN) or nodes.get(names.SCHEMA_GEN)
+    schema = None
+    if schema_node and schema_node.outputs.get("schema"):
+        schema = text_format.Parse(open(os.path.join(schema_node.uri("schema"), "schema.pbtxt")).read(),
+                                   schema_pb2.Schema())
+        rows = []
+        for feature in schema.feature:
+            domain = feature.WhichOneof("domain_info") or ""
+            if domain == "int_domain":
+                domain = f"int [{feature.int_domain.min}, {feature.int_domain.max}]"
+            elif feature.domain:
+                values = next((d.value for d in schema.string_domain if d.name == feature.domain), [])
+                domain = f"one of {len(values)}: " + ", ".join(list(values)[:8]) + ("…" if len(values) > 8 else "")
+            rows.append((feature.name, schema_pb2.FeatureType.Name(feature.type),
+                         f"{feature.presence.min_fraction:g}", [d.size for d in feature.shape.dim], domain))
+        sections.append(_table(["feature", "type", "min presence", "shape", "domain"], rows))
+        sections.append(f"<p class=muted>{'curated (ImportSchemaGen)' if names.IMPORT_SCHEMA_GEN in nodes else 'inferred (SchemaGen)'}</p>")
+
+    # --- skew and drift
+    sections.append("<h2 id=skew>Train / eval skew</h2>")
+    stats = {}
+    if names.STATISTICS_GEN in nodes and nodes[names.STATISTICS_GEN].outputs.get("statistics"):
+        uri = nodes[names.STATISTICS_GEN].uri("statistics")
+        for split in splits or (names.TRAIN_SPLIT, names.EVAL_SPLIT):
+            path = os.path.join(uri, f"Split-{split}", "FeatureStats.pb")
+            if os.path.exists(path):
+                stats[split] = tfdv.load_stats_binary(path)
+    skew_rows = []
+    if label_key and "train" in stats and "eval" in stats:
+        distance = drift.tfdv_label_distance(stats["train"], stats["eval"], schema, label_key, drift_threshold, "skew")
+        if distance is None:
+            distance = drift.linf(drift.label_distribution(stats["train"], label_key), drift.label_distribution(stats["eval"], label_key))
+        skew_rows.append(("label distribution (TFDV skew comparator: L∞ or JS divergence)", f"{distance:.3f}"))
+    for key, value in drift.image_stat_skew(drift.split_rows(validation, "train"), drift.split_rows(validation, "eval")).items():
+        skew_rows.append((f"image {key}", f"{value:.3f}"))
+    sections.append(_table(["statistic", "distance train↔eval"], skew_rows))
+    sections.append("<h2 id=drift>Drift against the previous run</h2>")
+    previous_id, previous = mlmd.previous_run_nodes(metadata_path, pipeline_name, run_id,
+                                                    names.STATISTICS_GEN, "statistics")
+    if previous is None:
+        sections.append("<p class=muted>no previous run with statistics</p>")
+    else:
+        prev_uri = previous[names.STATISTICS_GEN].uri("statistics")
+        prev_path = os.path.join(prev_uri, "Split-train", "FeatureStats.pb")
+        rows = []
+        if label_key and "train" in stats and os.path.exists(prev_path):
+            prev = tfdv.load_stats_binary(prev_path)
+            distance = drift.tfdv_label_distance(stats["train"], prev, schema, label_key, drift_threshold, "drift")
+            if distance is None:
+                distance = drift.linf(drift.label_distribution(stats["train"], label_key), drift.label_distribution(prev, label_key))
+            rows.append(("label distribution (TFDV drift comparator: L∞ or JS divergence)", f"{distance:.3f}",
+                         "DRIFT" if distance > drift_threshold else "ok"))
+        prev_validation = _load_validation(previous)
+        for key, value in drift.image_stat_skew(drift.split_rows(validation, "train"), drift.split_rows(prev_validation, "train")).items():
+            rows.append((f"image {key}", f"{value:.3f}", "DRIFT" if value > drift_threshold else "ok"))
+        sections.append(f"<p>compared with run {_esc(previous_id)}; threshold {drift_threshold:g}</p>")
+        sections.append(_table(["statistic", "distance", "verdict"], rows, cls="drift"))
+
+    # --- evaluation
+    sections.append("<h2 id=evaluation>Evaluation</h2>")
+    evaluator = nodes[names.EVALUATOR].outputs if names.EVALUATOR in nodes else {}
+    if evaluator.get("evaluation"):
+        metrics, _ = run_summary.read_evaluation(evaluator["evaluation"][0].uri, label_key, class_names)
+        sections.append(_table(["metric", "value"], [(k, f"{v:.4f}") for k, v in sorted(metrics.items())],
+                               cls="metrics"))
+        blessed = evaluator.get("blessing") and mlmd.custom_property(evaluator["blessing"][0], "blessed")
+        sections.append(f'<p class="{"good" if blessed else "bad"}">{"BLESSED" if blessed else "NOT blessed"}</p>')
+    else:
+        sections.append("<p class=muted>the Evaluator has not run in this run</p>")
+
+    title = f"Data report — {pipeline_name} — run {run_id}"
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_esc(title)}</title>"
+            f"<style>{_CSS}</style></head><body><h1>{_esc(title)}</h1>{''.join(sections)}</body></html>")
+
+
+def _class_names(nodes: Dict[str, mlmd.NodeRun]) -> List[str]:
+    """Class names in id order, as the Trainer was configured."""
+    trainer = nodes.get(names.TRAINER)
+    return list(mlmd.custom_config(trainer.execution).get("class_names", [])) if trainer else []
+
+
+def write_report(metadata_path: str, pipeline_name: str, out_path: str, **kwargs) -> str:
+    page = build_html(metadata_path, pipeline_name, **kwargs)
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    with open(out_path, "w", encoding="utf-8") as handle:
+        handle.write(page)
+    return out_path
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from pipeline import configs
+
+    parser = argparse.ArgumentParser(prog="python -m reporting.html_report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output-dir", default="outputs")
+    parser.add_argument("--task", choices=configs.TASKS, default="classification")
+    parser.add_argument("--pipeline-name", default="")
+    parser.add_argument("--run", default=None, help="pipeline run id (default: the newest)")
+    parser.add_argument("--out", default=None, help="default: OUTPUT_DIR/reports/<run>/data_report.html")
+    parser.add_argument("--drift-threshold", type=float, default=configs.DataQualityConfig().drift_threshold)
+    args = parser.parse_args(argv)
+    config = configs.PipelineConfig(trainer=configs.TrainerConfig(task=args.task),
+                                    run=configs.RunConfig(pipeline_name=args.pipeline_name, output_dir=args.output_dir))
+    try:
+        run_id, _ = mlmd.run_nodes(config.metadata_path, config.pipeline_name, run_name=args.run)
+        out = args.out or os.path.join(config.reports_dir, run_id.replace(":", "-"), "data_report.html")
+        write_report(config.metadata_path, config.pipeline_name, out, run_id=run_id,
+                     drift_threshold=args.drift_threshold)
+    except (LookupError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The summary at the end of a run, read from ML Metadata (see :mod:`reporting.mlmd`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from typing import Dict, List, Optional
+
+from common import names
+from reporting import mlmd
+
+@dataclasses.dataclass
+class ComponentRun:
+    node_id: str
+    state: str  # COMPLETE, CACHED, FAILED, ...
+    wall_seconds: Optional[float]
+    outputs: Dict[str, List[str]]  # output key -> artifact URIs
+
+
+@dataclasses.dataclass
+class RunSummary:
+    pipeline_name: str
+    run_id: str
+    components: List[ComponentRun]
+    metrics: Dict[str, float]
+    per_class_metrics: Dict[str, Dict[str, float]]
+    blessed: Optional[bool]
+    pushed_model: Optional[str]
+    reports: Dict[str, str]
+    #: ImageValidator counts: total / good / quarantined / reasons (empty if it did not run).
+    validation: Dict[str, object] = dataclasses.field(default_factory=dict)
+
+    @property
+    def all_cached(self) -> bool:
+        return all(c.state == "CACHED" for c in self.components if c.node_id != names.BASELINE_RESOLVER)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+def read_evaluation(evaluation_uri: str, label_key: str, class_names: List[str]) -> tuple:
+    """(overall metrics, per-class metrics) from a TFMA evaluation artifact."""
+    import tensorflow_model_analysis as tfma
+
+    result = tfma.load_eval_result(evaluation_uri)
+    overall: Dict[str, float] = {}
+    per_class: Dict[str, Dict[str, float]] = {}
+    for slice_key, metrics in result.slicing_metrics:
+        flat = {}
+        for sub_key, values in metrics.get("", {}).items():
+            for name, value in values.items():
+                if "doubleValue" not in value:
+                    continue
+                match = re.match(r"classId:(\d+)", sub_key)
+                flat[f"{name}/{class_names[int(match.group(1))]}" if match else name] = float(value["doubleValue"])
+        if slice_key == ():
+            overall.update(flat)
+        elif len(slice_key) == 1 and slice_key[0][0] == label_key:
+            class_id = int(slice_key[0][1])
+            name = class_names[class_id] if class_id < len(class_names) else str(class_id)
+            per_class[name] = {k: v for k, v in flat.items() if "/" not in k}
+    return overall, per_class
+
+
+def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_names: List[str],
+                  wall_seconds: Dict[str, float], component_order: List[str]) -> RunSummary:
+    run_id, nodes = mlmd.run_nodes(metadata_path, pipeline_name)
+    components = []
+    for node_id in component_order:
+        if node_id not in nodes:
+            components.append(ComponentRun(node_id, "NOT_RUN", wall_seconds.get(node_id), {}))
+            continue
+        node = nodes[node_id]
+        components.append(ComponentRun(node_id, node.state, wall_seconds.get(node_id),
+                                       {k: [a.uri for a in v] for k, v in node.outputs.items()}))
+    metrics, per_class, blessed, pushed = {}, {}, None, None
+    evaluator = nodes.get(names.EVALUATOR)
+    if evaluator is not None:
+        if evaluator.outputs.get("evaluation"):
+            metrics, per_class = read_evaluation(evaluator.uri("evaluation"), label_key, class_names)
+        if evaluator.outputs.get("blessing"):
+            blessed = bool(mlmd.custom_property(evaluator.outputs["blessing"][0], "blessed"))
+    pusher = nodes.get(names.PUSHER)
+    if pusher is not None:
+        for artifact in pusher.outputs.get("pushed_model", []):
+            if mlmd.custom_property(artifact, "pushed"):
+                pushed = mlmd.custom_property(artifact, "pushed_destination")
+    summary = RunSummary(pipeline_name, run_id, components, metrics, per_class, blessed, pushed, {})
+    if names.IMAGE_VALIDATOR in nodes:
+        summary.validation = read_validation(nodes[names.IMAGE_VALIDATOR].outputs)
+        if summary.validation:
+            summary.reports["Image validation (JSON, every quarantined file)"] = summary.validation["path"]
+    return summary
+
+
+def load_validation_report(outputs: Dict[str, list]) -> tuple:
+    """(path, parsed JSON) of the ImageValidator's report artifact; (None, {}) when there is none."""
+    from components.image_validator.executor import REPORT_FILENAME
+
+    reports = outputs.get("report", [])
+    if not reports:
+        return None, {}
+    path = f"{reports[0].uri}/{REPORT_FILENAME}"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return path, json.load(handle)
+    except OSError:
+        return None, {}
+
+
+def read_validation(outputs: Dict[str, list]) -> Dict[str, object]:
+    """Counts and reasons from the ImageValidator's report artifact."""
+    path, report = load_validation_report(outputs)
+    if not report:
+        return {}
+    reasons: Dict[str, int] = {}
+    for split in report["splits"].values():
+        for reason, count in split["reasons"].items():
+            reasons[reason] = reasons.get(reason, 0) + count
+    return {"path": path, "total": report["total"], "good": report["good"],
+            "quarantined": report["quarantined"], "reasons": reasons, "warnings": report["warnings"]}
+
+
+def format_summary(summary: RunSummary, total_seconds: float) -> str:
+    lines = ["", f"Pipeline {summary.pipeline_name} — run {summary.run_id}", ""]
+    lines.append(f"  {'component':<32} {'state':<9} {'wall time':>10}")
+    for c in summary.components:
+        wall = f"{c.wall_seconds:.1f} s" if c.wall_seconds is not None else "-"
+        lines.append(f"  {c.node_id:<32} {c.state:<9} {wall:>10}")
+    lines.append(f"  {'total':<32} {'':<9} {total_seconds:.1f} s".rstrip())
+    if summary.all_cached:
+        lines.append("  Nothing changed since the last run: every component was served from the cache.")
+    if summary.validation:
+        v = summary.validation
+        lines.append("")
+        lines.append(f"Image validation: {v['total']} examples, {v['good']} good, {v['quarantined']} quarantined")
+        for reason, count in sorted(v["reasons"].items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {count:>6}  {reason}")
+        for warning in v["warnings"]:
+            lines.append(f"  warning: {warning}")
+    if summary.metrics:
+        lines.append("")
+        lines.append("Evaluation (eval split):")
+        for name in sorted(summary.metrics, key=lambda k: ("/" in k, k)):
+            value = summary.metrics[name]
+            shown = "n/a (class absent)" if value != value else f"{value:.4f}"
+            lines.append(f"  {name:<40} {shown}")
+    lines.append("")
+    if summary.blessed is None:
+        lines.append("Model: not evaluated")
+    else:
+        lines.append(f"Model: {'BLESSED' if summary.blessed else 'NOT blessed (below threshold or worse than the last blessed model)'}")
+    lines.append(f"Pushed model: {summary.pushed_model or 'none (only blessed models are pushed)'}")
+    for name, path in sorted(summary.reports.items()):
+        lines.append(f"{name}: {path}")
+    return "\n".join(lines)

@@ -1,0 +1,131 @@
+"""The module map holds: one-way imports between packages, no import cycle, one home for shared names.
+
+ARCHITECTURE.md explains the boundaries; these checks keep them from eroding.
+"""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("common", "ingest", "pipeline", "components", "trainer", "reporting", "runners")
+#: What each package may import from the project (besides itself).  Data flows one way:
+#: ingest -> pipeline -> components/trainer at run time -> reporting after the run; runners drive all.
+ALLOWED = {
+    "common": set(),
+    "ingest": {"common"},
+    "trainer": {"common"},
+    "components": {"common"},
+    "pipeline": {"common", "ingest", "trainer", "components"},
+    "reporting": {"common", "components", "pipeline"},
+    "runners": {"common", "ingest", "pipeline", "reporting", "trainer", "components"},
+}
+
+
+def _product_modules():
+    """{module name: path} for every non-test module of the project packages and the top-level runners."""
+    modules = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if path.name.endswith("_test.py") or path.name == "conftest.py":
+                continue
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            modules[name] = path
+    return modules
+
+
+def _imports(path, module_name):
+    """Project modules imported anywhere in the file (function-level imports included)."""
+    found = set()
+    is_package = path.name == "__init__.py"
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module_name.split(".")
+                anchor = anchor if is_package else anchor[:-1]
+                anchor = anchor[:len(anchor) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] in PACKAGES}
+
+
+@pytest.fixture(scope="module")
+def graph():
+    modules = _product_modules()
+    return {name: {m for m in _imports(path, name) if m in modules and m != name}
+            for name, path in modules.items()}
+
+
+def test_packages_import_only_downstream_of_their_layer(graph):
+    wrong = sorted(f"{module} imports {target}" for module, targets in graph.items() for target in targets
+                   if target.split(".")[0] != module.split(".")[0]
+                   and target.split(".")[0] not in ALLOWED[module.split(".")[0]])
+    assert not wrong, "imports against the data flow:\n" + "\n".join(wrong)
+
+
+def test_no_import_cycle(graph):
+    # Package __init__ modules are imported implicitly by their children; an edge child -> own package
+    # __init__ is not a cycle in Python's sense, so leave those out.
+    def edges(module):
+        return {t for t in graph[module] if not module.startswith(t + ".")}
+
+    state, stack, cycles = {}, [], []
+
+    def visit(module):
+        state[module] = "open"
+        stack.append(module)
+        for target in sorted(edges(module)):
+            if state.get(target) == "open":
+                cycles.append(stack[stack.index(target):] + [target])
+            elif target not in state:
+                visit(target)
+        stack.pop()
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_orchestration_code_does_not_import_keras():
+    """The DAG, the evaluation config and the runners use names, not the model code."""
+    for path in [*(ROOT / "pipeline").glob("*.py"), *(ROOT / "runners").glob("*.py")]:
+        if path.name.endswith("_test.py"):
+            continue
+        text = path.read_text()
+        assert "keras" not in text.replace("TF_USE_LEGACY_KERAS", ""), path
+        assert "trainer.signatures" not in text and "trainer.keras_lib" not in text, path
+
+
+def test_shared_names_and_the_ignore_value_are_defined_once():
+    """255 as a label value, and the feature/signature names, live in common/names.py only."""
+    definitions = re.compile(r"^\s*[A-Z_]+\s*(:\s*\w+)?\s*=\s*(255|\"(image|label|mask|filename|image_pixels|"
+                             r"mask_pixels|serving_default|serving_examples|evaluation|train|eval)\")\s*$", re.M)
+    defaults = re.compile(r"(ignore_label|pad_value)\w*\s*(:\s*[\w\[\]]+)?\s*=\s*255\b")
+    offenders = []
+    for name, path in _product_modules().items():
+        if name == "common.names":
+            continue
+        text = path.read_text()
+        offenders += [f"{path.relative_to(ROOT)}: {m.group(0).strip()}" for m in definitions.finditer(text)]
+        offenders += [f"{path.relative_to(ROOT)}: {m.group(0).strip()}" for m in defaults.finditer(text)]
+    assert not offenders, "define these in common/names.py:\n" + "\n".join(offenders)
+
+
+def test_no_package_holds_most_of_the_code():
+    def code_lines(path):
+        return sum(1 for line in path.read_text().splitlines() if line.strip() and not line.strip().startswith("#"))
+
+    sizes = {package: sum(code_lines(p) for name, p in _product_modules().items() if name.split(".")[0] == package)
+             for package in PACKAGES}
+    total = sum(sizes.values())
+    largest = max(sizes, key=sizes.get)
+    assert sizes[largest] / total <= 0.40, f"{largest} holds {sizes[largest] / total:.0%} of {total} lines: {sizes}"

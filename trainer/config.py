@@ -1,0 +1,146 @@
+"""What Transform and the Trainer need at run time, carried to TFX as ``custom_config``.
+
+Two dataclasses, because the two components must not share a cache key:
+
+* :class:`TransformConfig` — only what changes Transform's output (the task,
+  the feature keys, the model resolution, the code version).  Changing the
+  learning rate therefore does not re-decode every image.
+* :class:`TrainerConfig` — a TransformConfig plus the training settings.
+
+The pipeline configuration (:mod:`pipeline.configs`) embeds a TrainerConfig
+and hands ``transform_config().to_dict()`` to Transform and ``to_dict()`` to
+the Trainer; the code running inside those components rebuilds them with
+``from_dict()``.  Each field's command-line flag is declared on the field
+(:func:`common.options.option`), so the flag, its default and its help text
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, List, Optional, Type, TypeVar
+
+from common import names
+from common.labels import read_labels_file
+from common.options import option
+
+TASKS = ("classification", "segmentation")
+BACKBONES = ("resnet", "mobilenet_v2", "efficientnet_b0", "resnet50")
+DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")
+
+C = TypeVar("C", bound="_DictConfig")
+
+
+def _floats(text: str) -> List[float]:
+    return [float(w) for w in text.split(",")]
+
+
+class _DictConfig:
+    """``to_dict``/``from_dict`` for the JSON ``custom_config`` of a TFX component."""
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls: Type[C], values: Optional[Dict[str, Any]]) -> C:
+        """Rebuilds the config; unknown keys are an error so typos do not pass silently."""
+        values = dict(values or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} key(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+@dataclasses.dataclass
+class AugmentationConfig(_DictConfig):
+    """On-the-fly training augmentation; never applied to eval or serving."""
+
+    enabled: bool = option(True, flag="--no-augmentation", store_false=True, group="model",
+                           help="train without on-the-fly augmentation")
+    flip_left_right: bool = option(True, flag="--no-flip", store_false=True, group="model",
+                                   help="no horizontal flips (e.g. for digits or text)")
+    #: Pad by this fraction of the image size, then crop back at a random offset.
+    crop_pad_fraction: float = 0.1
+    #: Max random brightness delta, in [0, 1] image units.
+    brightness: float = 0.1
+    #: Max relative contrast change (0.1 -> factor in [0.9, 1.1]).
+    contrast: float = 0.1
+
+
+@dataclasses.dataclass
+class TransformConfig(_DictConfig):
+    """Everything that changes Transform's output, and nothing else."""
+
+    task: str = option("classification", choices=TASKS, group="data", help="what to train (default: %(default)s)")
+    image_key: str = option(names.DEFAULT_IMAGE_KEY, group="data",
+                            help="image feature name in TFRecords (default: %(default)s)")
+    label_key: str = option(names.DEFAULT_LABEL_KEY, group="data",
+                            help="label feature name in TFRecords (default: %(default)s)")
+    mask_key: str = option(names.DEFAULT_MASK_KEY, group="data",
+                           help="segmentation: mask feature name in TFRecords (default: %(default)s)")
+    image_size: int = option(32, task_default=True, group="model",
+                             help="square model input size in pixels (default: 32 classification, 64 segmentation)")
+    #: Hash of the code that runs inside the component; part of its configuration, so editing
+    #: the code invalidates the TFX cache (function references alone would not).
+    code_version: str = ""
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if self.image_size < 8:
+            raise ValueError(f"image_size must be at least 8 pixels, got {self.image_size}")
+
+
+@dataclasses.dataclass
+class TrainerConfig(TransformConfig):
+    """What the Trainer needs: the Transform settings plus model and optimisation settings."""
+
+    #: Class names in id order (the model's output order and serving's class_name).
+    class_names: List[str] = option(default_factory=list, flag="--labels", parse=read_labels_file, group="data",
+                                    help="text file with one class name per line (line = class id); "
+                                         "default: labels.txt next to the data")
+    backbone: str = option("resnet", choices=BACKBONES, group="model", help="default: %(default)s")
+    weights: Optional[str] = option(None, group="model",
+                                    help="backbone weights: 'imagenet' (downloads), a local .h5 file, "
+                                         "or omit for random init")
+    batch_size: int = option(32, task_default=True, group="model",
+                             help="default: 32 classification, 16 segmentation")
+    steps_per_epoch: int = 50
+    learning_rate: float = option(2e-3, task_default=True, group="model", help="default: 0.002")
+    #: Second phase (backbone partly unfrozen) learning rate.
+    fine_tune_learning_rate: float = 2e-4
+    #: Share of the backbone's layers, from the top, unfrozen in phase two.
+    fine_tune_fraction: float = 0.3
+    #: Share of the training steps spent with a frozen backbone (pretrained weights only).
+    head_steps_fraction: float = 0.5
+    early_stopping_patience: int = 4
+    # --- segmentation only ---------------------------------------------------
+    dice_weight: float = option(0.0, group="model",
+                                help="segmentation: weight of the soft-Dice loss term added to cross-entropy "
+                                     "(default: %(default)s)")
+    class_weights: Optional[List[float]] = option(None, parse=_floats, group="model",
+                                                  help="segmentation: comma-separated per-class loss weights "
+                                                       "for imbalanced classes")
+    #: Filters of the U-Net decoder stages, deepest first.
+    decoder_filters: List[int] = dataclasses.field(default_factory=lambda: [64, 32, 16])
+    augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
+    distribution: str = option("none", choices=DISTRIBUTIONS, group="scale-out",
+                               help="tf.distribute strategy for the Trainer (default: %(default)s)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        if self.class_weights is not None and self.class_names and len(self.class_weights) != len(self.class_names):
+            raise ValueError(f"class_weights has {len(self.class_weights)} values for {len(self.class_names)} classes")
+        if isinstance(self.augmentation, dict):
+            self.augmentation = AugmentationConfig(**self.augmentation)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def transform_config(self) -> TransformConfig:
+        """The part of this configuration that Transform sees."""
+        return TransformConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(TransformConfig)})

@@ -1,0 +1,50 @@
+"""The task interface: what differs between classification and segmentation.
+
+Everything else — decoding, resizing, the compact pixel encoding, backbones,
+augmentation, the training loop, export — is shared.  A task only says how
+its target is transformed, batched and augmented, which model and loss it
+trains, and what its serving signatures return.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+from trainer.config import TrainerConfig, TransformConfig
+
+
+class Task:
+    """Implemented by :mod:`trainer.tasks.classification` and :mod:`trainer.tasks.segmentation`."""
+
+    name = ""
+
+    def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
+        """Transform-graph outputs for the target (empty when the input has none, as in serving)."""
+        raise NotImplementedError
+
+    def parse_targets(self, batch: Dict, config: TrainerConfig):
+        """Target tensor of a batch of transformed features."""
+        raise NotImplementedError
+
+    def augment(self, image, target, config: TrainerConfig):
+        """Per-example training augmentation of (float image, target)."""
+        raise NotImplementedError
+
+    def build_model(self, config: TrainerConfig):
+        """(model, backbone); the backbone is returned so training can (un)freeze it."""
+        raise NotImplementedError
+
+    def compile(self, model, learning_rate, config: TrainerConfig) -> None:
+        raise NotImplementedError
+
+    def serving_outputs(self, probabilities, image_bytes, config: TrainerConfig) -> Dict:
+        """Signature outputs from model probabilities and the raw encoded images."""
+        raise NotImplementedError
+
+    def evaluation_raw_keys(self, config: TrainerConfig) -> List[str]:
+        """Raw features (besides the image) the TFMA signature parses; empty = no such signature."""
+        return []
+
+    def evaluation_outputs(self, probabilities, transformed: Dict, config: TrainerConfig) -> Dict:
+        """Outputs of the TFMA signature, when :meth:`evaluation_raw_keys` is not empty."""
+        raise NotImplementedError

@@ -1,0 +1,40 @@
+"""Classification: an integer label per image, softmax over classes."""
+
+from __future__ import annotations
+
+from typing import Dict
+
+import tensorflow as tf
+
+from common import names
+from trainer import augmentation, image_ops
+from trainer.classifier import build_classifier, compile_classifier
+from trainer.config import TrainerConfig, TransformConfig
+from trainer.tasks.base import Task
+
+
+class Classification(Task):
+    name = "classification"
+
+    def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
+        if config.label_key not in inputs:
+            return {}
+        return {names.TRANSFORMED_LABEL_KEY: tf.cast(image_ops.dense_1d(inputs[config.label_key]), tf.int64)}
+
+    def parse_targets(self, batch: Dict, config: TrainerConfig):
+        return tf.reshape(batch[names.TRANSFORMED_LABEL_KEY], [-1])
+
+    def augment(self, image, target, config: TrainerConfig):
+        return augmentation.augment(image, config.augmentation)[0], target
+
+    def build_model(self, config: TrainerConfig):
+        return build_classifier(config)
+
+    def compile(self, model, learning_rate, config: TrainerConfig) -> None:
+        compile_classifier(model, learning_rate)
+
+    def serving_outputs(self, probabilities, image_bytes, config: TrainerConfig) -> Dict:
+        class_names = tf.constant(config.class_names)
+        class_id = tf.argmax(probabilities, axis=-1)
+        return {names.PROBABILITIES_KEY: probabilities, "class_id": class_id, "class_name": tf.gather(class_names, class_id)}
+
