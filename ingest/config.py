@@ -20,6 +20,11 @@ class DataConfig:
     eval_fraction: float = option(0.2, group="data",
                                   help="share of each class held out for evaluation when the data has no split "
                                        "(default: %(default)s)")
+    eval_split: Optional[str] = option(None, group="data",
+                                       help="with split folders (train/ + val/, test/, ...) or a CSV split column: "
+                                            "which held-out split the model is evaluated and blessed on (default: "
+                                            "the first present of val, valid, validation, eval, evaluation, dev, "
+                                            "test, testing)")
     split_seed: int = 0
     #: Segmentation: stored mask value -> class id, e.g. "0:0,255:1" (None: values are ids).
     mask_values: Optional[str] = option(None, group="data",

@@ -28,7 +28,7 @@ def _read_split(root, split):
 
 def test_class_folders_round_trip(tmp_path):
     src = write_class_folders(tmp_path / "src", per_class=10)
-    dataset = data_prep.prepare(src, tmp_path / "out", eval_fraction=0.2)
+    dataset = data_prep.prepare(src, tmp_path / "out", eval_fraction=0.2).dataset
     assert dataset.class_names == ["cat", "dog", "eel"]
     assert dataset.split_counts == {"train": 24, "eval": 6}
     assert (tmp_path / "out" / "labels.txt").read_text().split() == ["cat", "dog", "eel"]
@@ -43,7 +43,7 @@ def test_class_folders_round_trip(tmp_path):
 
 
 def test_split_is_deterministic_and_seeded(tmp_path):
-    records, _ = data_prep.scan_class_folders(write_class_folders(tmp_path, per_class=20))
+    records, _, _ = data_prep.scan_image_folders(write_class_folders(tmp_path, per_class=20))
     a = data_prep.stratified_split(records, 0.25, seed=0)
     b = data_prep.stratified_split(list(reversed(records)), 0.25, seed=0)
     c = data_prep.stratified_split(records, 0.25, seed=1)
@@ -60,7 +60,7 @@ def test_csv_manifest_with_integer_labels_sorted_numerically(tmp_path):
         for label, name in (("2", "a"), ("10", "b"), ("3", "c")):
             for i in range(3):
                 writer.writerow([f"imgs/{name}/img_{i}.png", label])
-    records, class_names = data_prep.read_csv_manifest(manifest)
+    records, class_names, _ = data_prep.read_csv_manifest(manifest)
     assert class_names == ["2", "3", "10"]
     assert len(records) == 9
 
@@ -79,7 +79,7 @@ def test_empty_class_folder_is_an_error(tmp_path):
     write_class_folders(tmp_path, per_class=2)
     (tmp_path / "empty").mkdir()
     with pytest.raises(data_prep.DataPrepError, match="class folder.*empty.*hold no images"):
-        data_prep.scan_class_folders(tmp_path)
+        data_prep.scan_image_folders(tmp_path)
 
 
 def test_failed_prep_keeps_the_previous_good_output(tmp_path, monkeypatch):
@@ -101,14 +101,15 @@ def test_failed_prep_keeps_the_previous_good_output(tmp_path, monkeypatch):
 
 def test_prepare_cached_reuses_unchanged_source(tmp_path):
     src = write_class_folders(tmp_path / "src", per_class=4)
-    first, reused_first = data_prep.prepare_cached(src, tmp_path / "cache")
-    mtime = (first.root / "manifest.json").stat().st_mtime_ns
-    second, reused_second = data_prep.prepare_cached(src, tmp_path / "cache")
-    assert (reused_first, reused_second) == (False, True)
-    assert second.root == first.root and (first.root / "manifest.json").stat().st_mtime_ns == mtime
+    first = data_prep.prepare_cached(src, tmp_path / "cache")
+    mtime = (first.dataset.root / "manifest.json").stat().st_mtime_ns
+    second = data_prep.prepare_cached(src, tmp_path / "cache")
+    assert (first.reused, second.reused) == (False, True)
+    assert second.dataset.root == first.dataset.root
+    assert (first.dataset.root / "manifest.json").stat().st_mtime_ns == mtime
     (src / "cat" / "img_new.png").write_bytes((src / "cat" / "img_0.png").read_bytes())
-    third, reused_third = data_prep.prepare_cached(src, tmp_path / "cache")
-    assert not reused_third and third.root != first.root
+    third = data_prep.prepare_cached(src, tmp_path / "cache")
+    assert not third.reused and third.dataset.root != first.dataset.root
 
 
 def test_cli_reports_errors_with_exit_code_2(tmp_path, capsys):

@@ -25,6 +25,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from common import names
 from ingest import example_format as ef
 from ingest import shards
 from ingest.shards import DataPrepError, PreparedDataset
@@ -52,18 +53,30 @@ class Rejected:
         return f"{' + '.join(self.files)}: {self.reason}"
 
 
+#: Class id written for pixels to ignore (excluded from the loss, the IoU and pixel counts).
+IGNORE = names.IGNORE_LABEL
+
+
 def parse_mask_values(text: Optional[str]) -> Optional[Dict[int, int]]:
-    """``"0:0,255:1"`` -> ``{0: 0, 255: 1}``; None stays None (values are class ids)."""
+    """``"0:0,255:1,11:ignore"`` -> ``{0: 0, 255: 1, 11: 255}``; None stays None (values are class ids).
+
+    ``ignore`` (or the ignore id itself, 255) marks a stored value as "no class here": a street scene's
+    void id, an annotator's "unsure" value.
+    """
     if not text:
         return None
     mapping = {}
     for item in text.split(","):
+        value_text, _, class_text = item.strip().partition(":")
         try:
-            value, class_id = (int(part) for part in item.split(":"))
+            value = int(value_text)
+            class_id = IGNORE if class_text.strip().lower() == "ignore" else int(class_text)
         except ValueError:
             raise DataPrepError(
-                f"--mask-values item {item!r} is not VALUE:CLASS_ID (e.g. 0:0,255:1)."
+                f"--mask-values item {item!r} is not VALUE:CLASS_ID or VALUE:ignore (e.g. 0:0,255:1,11:ignore)."
             ) from None
+        if not 0 <= value <= 65535:
+            raise DataPrepError(f"--mask-values item {item!r}: stored mask values are 0-65535.")
         mapping[value] = class_id
     return mapping
 
@@ -75,12 +88,34 @@ def scan_pairs(root: Path) -> Tuple[List[SegmentationPair], List[Rejected]]:
         raise DataPrepError(
             f"{root}: expected two folders, {IMAGES_DIR}/ and {MASKS_DIR}/, with files matched by name stem."
         )
-    images = {p.stem: p for p in sorted(images_dir.iterdir()) if p.suffix.lower() in shards.IMAGE_EXTENSIONS + (".tif", ".tiff")}
-    masks = {p.stem: p for p in sorted(masks_dir.iterdir()) if p.suffix.lower() in MASK_EXTENSIONS}
+    rejected: List[Rejected] = []
+    images = _by_stem(images_dir, shards.IMAGE_EXTENSIONS + (".tif", ".tiff"), IMAGES_DIR, rejected)
+    masks = _by_stem(masks_dir, MASK_EXTENSIONS, MASKS_DIR, rejected)
     pairs = [SegmentationPair(images[s], masks[s], images[s].name) for s in sorted(images.keys() & masks.keys())]
-    rejected = [Rejected((f"{IMAGES_DIR}/{images[s].name}",), "no mask with this name stem") for s in sorted(images.keys() - masks.keys())]
+    rejected += [Rejected((f"{IMAGES_DIR}/{images[s].name}",), "no mask with this name stem") for s in sorted(images.keys() - masks.keys())]
     rejected += [Rejected((f"{MASKS_DIR}/{masks[s].name}",), "no image with this name stem") for s in sorted(masks.keys() - images.keys())]
     return pairs, rejected
+
+
+def _by_stem(folder: Path, extensions, label: str, rejected: List[Rejected]) -> Dict[str, Path]:
+    """Files by name stem; two files with one stem (a.png and a.jpg) are both left out, with the reason,
+    because which one a mask belongs to cannot be told."""
+    by_stem: Dict[str, List[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.suffix.lower() not in extensions:
+            rejected.append(Rejected((f"{label}/{path.name}",), f"not one of {', '.join(extensions)}"))
+            continue
+        by_stem.setdefault(path.stem, []).append(path)
+    unique = {}
+    for stem, paths in by_stem.items():
+        if len(paths) > 1:
+            rejected.append(Rejected(tuple(f"{label}/{p.name}" for p in paths),
+                                     f"{len(paths)} files share the name stem {stem!r}; rename so each stem is unique"))
+        else:
+            unique[stem] = paths[0]
+    return unique
 
 
 def encode_class_mask(pair: SegmentationPair, mapping: Optional[Dict[int, int]], num_classes: int) -> bytes:
@@ -108,7 +143,7 @@ def encode_class_mask(pair: SegmentationPair, mapping: Optional[Dict[int, int]],
             "match their image pixel for pixel (not resized here)"
         )
     values = np.unique(mask)
-    known = set(mapping) if mapping is not None else set(range(num_classes))
+    known = set(mapping) if mapping is not None else set(range(num_classes)) | {IGNORE}
     unknown = sorted(int(v) for v in values if int(v) not in known)
     if unknown:
         raise ValueError(
@@ -129,11 +164,11 @@ def _check_mapping(mapping: Optional[Dict[int, int]], class_names: Sequence[str]
     if len(class_names) < 2:
         raise DataPrepError(f"segmentation needs at least 2 class names, got {list(class_names)}.")
     if mapping is not None:
-        bad = sorted(c for c in mapping.values() if not 0 <= c < len(class_names))
+        bad = sorted(c for c in mapping.values() if not 0 <= c < len(class_names) and c != IGNORE)
         if bad:
             raise DataPrepError(
                 f"--mask-values maps to class id(s) {bad}, but there are only {len(class_names)} classes "
-                f"({', '.join(class_names)})."
+                f"({', '.join(class_names)}); map a value to 'ignore' to leave its pixels out."
             )
 
 
@@ -152,6 +187,7 @@ def prepare(
     eval_fraction: float = 0.2, seed: int = 0,
 ) -> Tuple[PreparedDataset, List[Rejected]]:
     """Checks every pair, writes the good ones; returns the dataset and the rejected pairs."""
+    shards.guard_output(Path(out_dir), [Path(root)])
     _check_mapping(mask_values, class_names)
     pairs, rejected = scan_pairs(Path(root))
     good: List[Tuple[SegmentationPair, bytes]] = []

@@ -66,7 +66,7 @@ def test_values_are_mapped_to_class_ids_and_bad_pairs_left_out(tmp_path):
 
 def test_mapping_to_unknown_class_is_an_error(tmp_path):
     with pytest.raises(data_prep.DataPrepError, match=r"maps to class id\(s\) \[5\].*only 2 classes"):
-        segmentation_prep.prepare(tmp_path, tmp_path / "o", ["a", "b"], {0: 0, 255: 5})
+        segmentation_prep.prepare(tmp_path / "src", tmp_path / "o", ["a", "b"], {0: 0, 254: 5})
 
 
 def test_bad_mapping_syntax_is_an_error():
@@ -75,8 +75,9 @@ def test_bad_mapping_syntax_is_an_error():
 
 
 def test_missing_folders_are_an_error(tmp_path):
+    (tmp_path / "src").mkdir()
     with pytest.raises(data_prep.DataPrepError, match="expected two folders, images/ and masks/"):
-        segmentation_prep.prepare(tmp_path, tmp_path / "o", ["a", "b"])
+        segmentation_prep.prepare(tmp_path / "src", tmp_path / "o", ["a", "b"])
 
 
 def test_cli_lists_what_was_left_out(tmp_path, capsys):

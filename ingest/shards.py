@@ -26,7 +26,7 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
 SUCCESS_MARKER = "_SUCCESS"
 MANIFEST_FILENAME = "manifest.json"
 #: Bumped whenever the written format changes, so old prepared data is not reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class DataPrepError(ValueError):
@@ -40,6 +40,34 @@ class PreparedDataset:
     root: Path
     class_names: List[str]
     split_counts: Dict[str, int]
+    #: split -> class name -> examples (classification; empty for segmentation).
+    class_counts: Dict[str, Dict[str, int]] = dataclasses.field(default_factory=dict)
+
+    def class_counts_by_split(self) -> Dict[str, Dict[str, int]]:
+        return {split: dict(self.class_counts.get(split, {})) for split in self.split_counts}
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def guard_output(out_dir: Path, inputs: Sequence[Path], must_be_ours: bool = True) -> None:
+    """Refuses an output folder that would overwrite or swallow the input, or a folder this code did not write.
+
+    Why: the output is replaced as a whole; given the input folder (or one
+    inside it, or one containing it) it would destroy the user's images.
+    ``must_be_ours=False`` checks only the overlap (for a folder that holds more than one output).
+    """
+    out = Path(out_dir).expanduser().resolve()
+    for source in inputs:
+        src = Path(source).expanduser().resolve()
+        if _is_within(out, src) or _is_within(src, out):
+            relation = "is" if out == src else ("is inside" if _is_within(out, src) else "contains")
+            raise DataPrepError(f"output folder {out_dir} {relation} the input {source}; writing there could "
+                                "overwrite your data. Choose an output folder outside the input.")
+    if must_be_ours and out.is_dir() and any(out.iterdir()) and not (out / SUCCESS_MARKER).exists():
+        raise DataPrepError(f"output folder {out_dir} is not empty and was not written by data preparation "
+                            f"(no {SUCCESS_MARKER}); refusing to replace it. Choose a new or empty folder.")
 
 
 def stratified_split(
@@ -125,13 +153,25 @@ def write_tfrecords(
         manifest.update(extra_manifest or {})
         (tmp_dir / MANIFEST_FILENAME).write_text(json.dumps(manifest, indent=2, sort_keys=True))
         (tmp_dir / SUCCESS_MARKER).write_text("")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp_dir, out_dir)
+        _replace(tmp_dir, out_dir)
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
-    return PreparedDataset(root=out_dir, class_names=list(class_names), split_counts=counts)
+    return PreparedDataset(root=out_dir, class_names=list(class_names), split_counts=counts,
+                           class_counts=manifest.get("class_counts", {}))
+
+
+def _replace(new_dir: Path, out_dir: Path) -> None:
+    """Moves ``new_dir`` to ``out_dir``; an existing ``out_dir`` is removed only if data prep wrote it."""
+    if out_dir.exists():
+        if any(out_dir.iterdir()) and not (out_dir / SUCCESS_MARKER).exists():
+            raise DataPrepError(f"{out_dir} is not empty and was not written by data preparation; not replacing it.")
+        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, old)
+        os.replace(new_dir, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(new_dir, out_dir)
 
 
 def load_prepared(out_dir: Path) -> Optional[PreparedDataset]:
@@ -143,4 +183,5 @@ def load_prepared(out_dir: Path) -> Optional[PreparedDataset]:
     info = json.loads(manifest.read_text())
     if info.get("format_version") != FORMAT_VERSION:
         return None
-    return PreparedDataset(root=out_dir, class_names=info["class_names"], split_counts=info["split_counts"])
+    return PreparedDataset(root=out_dir, class_names=info["class_names"], split_counts=info["split_counts"],
+                           class_counts=info.get("class_counts", {}))

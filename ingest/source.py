@@ -14,6 +14,7 @@ Three kinds of input are accepted, and told apart by looking at them:
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
@@ -25,7 +26,6 @@ from ingest import data_prep, embedded, segmentation_prep
 from ingest.config import DataConfig
 from ingest.shards import IMAGE_EXTENSIONS, DataPrepError, PreparedDataset
 
-EVAL_DIR_NAMES = ("eval", "test", "val", "validation")
 _NOT_TFRECORD_SUFFIXES = {".txt", ".md", ".json", ".csv", ".pbtxt"}
 
 
@@ -45,12 +45,15 @@ def _is_data_file(path: Path) -> bool:
 
 
 def _contains_images(root: Path) -> bool:
-    return any(p.suffix.lower() in IMAGE_EXTENSIONS for p in root.rglob("*") if p.is_file())
+    return any(f.lower().endswith(IMAGE_EXTENSIONS) for _, _, files in os.walk(root, followlinks=True) for f in files)
 
 
-def _tfrecord_splits(root: Path) -> Tuple[example_gen_pb2.Input, Optional[example_gen_pb2.Output], str]:
+def _tfrecord_splits(root: Path, eval_split: Optional[str] = None
+                     ) -> Tuple[example_gen_pb2.Input, Optional[example_gen_pb2.Output], str]:
+    """train/ plus a held-out folder (chosen as for image split folders), or a flat folder split by hash."""
     train_dir = root / names.TRAIN_SPLIT
-    eval_dir = next((root / n for n in EVAL_DIR_NAMES if (root / n).is_dir()), None)
+    held_out = [p.name for p in sorted(root.iterdir()) if p.is_dir() and p.name.lower() in data_prep.HELD_OUT_DIR_NAMES]
+    eval_dir = root / data_prep.pick_eval(held_out, eval_split, str(root)) if held_out else None
     if train_dir.is_dir() and eval_dir is not None:
         for split_dir in (train_dir, eval_dir):
             if not any(_is_data_file(p) for p in split_dir.iterdir()):
@@ -112,26 +115,29 @@ def resolve(task: str, data: DataConfig, prepared_dir: str, class_names: Sequenc
     cache_root = Path(prepared_dir)
     if data.path is None:
         pngs = embedded.write_digits_pngs(cache_root / embedded.DIGITS_DIRNAME)
-        dataset, reused = data_prep.prepare_cached(pngs, cache_root, data.eval_fraction, data.split_seed)
-        source = _prepared_source(dataset, f"embedded scikit-learn digits ({_counts(dataset)})")
-        log(f"data: {source.description}{' [reused]' if reused else ''}")
+        prepared = data_prep.prepare_cached(pngs, cache_root, data.eval_fraction, data.split_seed)
+        source = _prepared_source(prepared.dataset, f"embedded scikit-learn digits ({_counts(prepared.dataset)})")
+        log(f"data: {source.description}{' [reused]' if prepared.reused else ''}")
         return _with_class_names(source, class_names)
     path = Path(data.path).expanduser()
     if not path.exists():
         raise DataPrepError(f"--data {data.path}: no such file or directory.")
     if path.is_file() or _contains_images(path):
-        dataset, reused = data_prep.prepare_cached(path, cache_root, data.eval_fraction, data.split_seed)
-        kind = "CSV manifest" if path.is_file() else "class-per-folder images"
-        source = _prepared_source(dataset, f"{kind} {path} ({_counts(dataset)})")
-        log(f"data: {source.description}{' [reused]' if reused else ' [prepared into ' + str(dataset.root) + ']'}")
+        prepared = data_prep.prepare_cached(path, cache_root, data.eval_fraction, data.split_seed, data.eval_split)
+        dataset = prepared.dataset
+        source = _prepared_source(dataset, f"{path} ({_counts(dataset)})")
+        log(f"data: {source.description}"
+            f"{' [reused]' if prepared.reused else ' [prepared into ' + str(dataset.root) + ']'}")
+        for line in prepared.describe():
+            log(line)
         return _with_class_names(source, class_names)
-    source = _tfrecord_source(path)
+    source = _tfrecord_source(path, data.eval_split)
     log(f"data: {source.description}")
     return _with_class_names(source, class_names)
 
 
-def _tfrecord_source(root: Path) -> DataSource:
-    input_config, output_config, how = _tfrecord_splits(root)
+def _tfrecord_source(root: Path, eval_split: Optional[str] = None) -> DataSource:
+    input_config, output_config, how = _tfrecord_splits(root, eval_split)
     labels = _find_labels(root)
     return DataSource(str(root.resolve()), input_config, output_config,
                       read_labels_file(str(labels)) if labels else [], f"{root} ({how})")

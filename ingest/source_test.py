@@ -38,12 +38,16 @@ def test_default_is_the_embedded_digits(tmp_path):
 
 def test_image_folder_is_prepared_and_reused(tmp_path):
     images = write_class_folders(tmp_path / "imgs", per_class=5)
-    messages = []
-    first = _resolve(tmp_path, str(images), log=messages.append)
-    second = _resolve(tmp_path, str(images), log=messages.append)
+    first_log, second_log = [], []
+    first = _resolve(tmp_path, str(images), log=first_log.append)
+    second = _resolve(tmp_path, str(images), log=second_log.append)
     assert first.input_base == second.input_base
     assert first.class_names == ["cat", "dog", "eel"]
-    assert "[reused]" in messages[-1] and "[reused]" not in messages[0]
+    assert "[reused]" in second_log[0] and "[reused]" not in first_log[0]
+    # The layout it understood is printed every time: kind, then classes with counts per split.
+    assert first_log[1:] == second_log[1:]
+    assert first_log[1].startswith("layout: class folders") and any(line.split()[:3] == ["cat", "4", "1"]
+                                                                     for line in first_log)
 
 
 def test_presplit_tfrecords_with_test_folder_and_labels_file(tmp_path):
