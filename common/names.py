@@ -60,6 +60,8 @@ LABEL_MASK_KEY = "label_mask"
 LABELS_FILENAME = "labels.txt"
 #: Prepared TFRecord shards are GZIP-compressed; ImportExampleGen detects this from the suffix.
 TFRECORD_SUFFIX = ".tfrecord.gz"
+#: Written by the Trainer into its model_run artifact: train / validation example counts, steps, seed.
+TRAINING_SPLITS_FILENAME = "training_splits.json"
 
 # --- pipeline node ids (read back from ML Metadata by reporting/) ------------------
 IMAGE_VALIDATOR = "ImageValidator"

@@ -99,3 +99,28 @@ def test_real_isbi_masks_with_0_255_mapping(tmp_path):
     masks = [m for m, _ in {**_read_masks(dataset.root, "train"), **_read_masks(dataset.root, "eval")}.values()]
     cell_share = np.mean([np.mean(m == 0) for m in masks])
     assert set(np.unique(np.stack(masks))) == {0, 1} and 0.7 < cell_share < 0.85
+
+
+def test_two_images_with_one_stem_are_both_reported_not_silently_dropped(tmp_path):
+    src = tmp_path / "src"
+    for i in range(3):
+        _pair(src, f"p{i}", np.zeros((4, 4, 3)), np.zeros((4, 4)))
+    (src / "images" / "p0.jpg").write_bytes((src / "images" / "p0.png").read_bytes())
+    dataset, rejected = segmentation_prep.prepare(src, tmp_path / "out", ["a", "b"])
+    assert sum(dataset.split_counts.values()) == 2
+    (twin,) = [r for r in rejected if "share the name stem" in r.reason]
+    assert set(twin.files) == {"images/p0.jpg", "images/p0.png"}
+    assert any(r.files == ("masks/p0.png",) and "no image" in r.reason for r in rejected)
+
+
+def test_a_void_value_can_be_mapped_to_ignore(tmp_path):
+    src = tmp_path / "src"
+    for i in range(3):
+        _pair(src, f"p{i}", np.zeros((4, 4, 3)), np.array([[0, 1, 11, 11]] * 4))
+    mapping = segmentation_prep.parse_mask_values("0:0,1:1,11:ignore")
+    assert mapping == {0: 0, 1: 1, 11: 255}
+    dataset, rejected = segmentation_prep.prepare(src, tmp_path / "out", ["a", "b"], mapping)
+    assert rejected == []
+    masks = {**_read_masks(dataset.root, "train"), **_read_masks(dataset.root, "eval")}
+    for mask, _ in masks.values():
+        np.testing.assert_array_equal(mask[0], [0, 1, 255, 255])

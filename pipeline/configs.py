@@ -102,7 +102,9 @@ class TrainingLength:
 
     train_steps: int = option(500, task_default=True, group="model",
                               help="default: 500 classification, 600 segmentation")
-    eval_steps: int = option(20, group="model", help="validation steps per epoch (default: %(default)s)")
+    eval_steps: int = option(20, group="model",
+                             help="size of the validation split carved from the training data for early "
+                                  "stopping, in batches; it is evaluated whole each epoch (default: %(default)s)")
 
 
 @dataclasses.dataclass

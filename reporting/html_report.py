@@ -198,6 +198,14 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
         if items:
             charts.append(svg_bars(items, f"{split}: examples per class"))
     sections.append(f'<div class="charts">{"".join(charts)}</div>')
+    if mask_key:
+        rows = []
+        for split in sorted(splits):
+            shares = [r.get("ignored_fraction", 0.0) for r in drift.split_rows(validation, split)]
+            rows.append((split, len(shares), f"{100 * (sum(shares) / len(shares) if shares else 0.0):.2f}%"))
+        sections.append("<h4>Ignored pixels (mask value mapped to ignore: not in the loss, the IoU or pixel "
+                        "counts)</h4>")
+        sections.append(_table(["split", "masks", "ignored share of pixels"], rows, cls="ignored"))
 
     # --- image properties
     sections.append("<h2 id=images>Image sizes, formats and channels</h2>")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from typing import Dict, List, Optional
 
@@ -30,6 +31,12 @@ class RunSummary:
     reports: Dict[str, str]
     #: ImageValidator counts: total / good / quarantined / reasons (empty if it did not run).
     validation: Dict[str, object] = dataclasses.field(default_factory=dict)
+    #: Examples per role: train (fitted), validation (carved from train, picks the epoch), eval (blessing).
+    examples: Dict[str, int] = dataclasses.field(default_factory=dict)
+    #: Each failed blessing check in words, e.g. "mean_iou 0.6300 < 0.7000" (empty when blessed).
+    failed_checks: List[str] = dataclasses.field(default_factory=list)
+    #: The model the candidate was compared with ("model 7: <uri>"), or None for a first model.
+    baseline: Optional[str] = None
 
     @property
     def all_cached(self) -> bool:
@@ -89,9 +96,55 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     summary = RunSummary(pipeline_name, run_id, components, metrics, per_class, blessed, pushed, {})
     if names.IMAGE_VALIDATOR in nodes:
         summary.validation = read_validation(nodes[names.IMAGE_VALIDATOR].outputs)
+    summary.examples = read_example_counts(nodes, summary.validation)
+    resolver = nodes.get(names.BASELINE_RESOLVER)
+    baselines = resolver.outputs.get("model", []) if resolver else []
+    if baselines:
+        summary.baseline = f"model {baselines[0].id}: {baselines[0].uri}"
+    if evaluator is not None and evaluator.outputs.get("evaluation") and blessed is False:
+        summary.failed_checks = read_failed_checks(evaluator.uri("evaluation"), summary.baseline)
         if summary.validation:
             summary.reports["Image validation (JSON, every quarantined file)"] = summary.validation["path"]
     return summary
+
+
+def read_example_counts(nodes: Dict[str, mlmd.NodeRun], validation: Dict[str, object]) -> Dict[str, int]:
+    """train / validation from the Trainer's model_run artifact, eval from the ImageValidator's good count."""
+    counts: Dict[str, int] = {}
+    trainer = nodes.get(names.TRAINER)
+    run_dir = trainer.uri("model_run") if trainer else None
+    path = os.path.join(run_dir, names.TRAINING_SPLITS_FILENAME) if run_dir else None
+    if path and os.path.isfile(path):
+        with open(path, encoding="utf-8") as handle:
+            recorded = json.load(handle)
+        counts.update({role: int(recorded[role]) for role in ("train", "validation") if role in recorded})
+    good = validation.get("split_good", {}) if validation else {}
+    if names.EVAL_SPLIT in good:
+        counts["eval"] = int(good[names.EVAL_SPLIT])
+    return counts
+
+
+def read_failed_checks(evaluation_uri: str, baseline: Optional[str]) -> List[str]:
+    """Each blessing check TFMA failed, with its value and threshold, from the evaluation's validation result."""
+    import tensorflow_model_analysis as tfma
+
+    result = tfma.load_validation_result(evaluation_uri)
+    lines = []
+    for per_slice in result.metric_validations_per_slice:
+        for failure in per_slice.failures:
+            name = failure.metric_key.name
+            value = failure.metric_value.double_value.value
+            threshold = failure.metric_threshold
+            if failure.metric_key.is_diff:
+                allowed = abs(threshold.change_threshold.absolute.value + 1e-10)
+                lines.append(f"{name} {abs(value):.4f} below the baseline ({baseline or 'last blessed model'}), "
+                             f"allowed {allowed:.4f}")
+            elif threshold.value_threshold.HasField("lower_bound") and \
+                    value < threshold.value_threshold.lower_bound.value:
+                lines.append(f"{name} {value:.4f} < {threshold.value_threshold.lower_bound.value:.4f}")
+            else:
+                lines.append(f"{name} {value:.4f}: {failure.message}")
+    return lines
 
 
 def load_validation_report(outputs: Dict[str, list]) -> tuple:
@@ -119,7 +172,8 @@ def read_validation(outputs: Dict[str, list]) -> Dict[str, object]:
         for reason, count in split["reasons"].items():
             reasons[reason] = reasons.get(reason, 0) + count
     return {"path": path, "total": report["total"], "good": report["good"],
-            "quarantined": report["quarantined"], "reasons": reasons, "warnings": report["warnings"]}
+            "quarantined": report["quarantined"], "reasons": reasons, "warnings": report["warnings"],
+            "split_good": {split: values["good"] for split, values in report["splits"].items()}}
 
 
 def format_summary(summary: RunSummary, total_seconds: float) -> str:
@@ -146,11 +200,20 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
             value = summary.metrics[name]
             shown = "n/a (class absent)" if value != value else f"{value:.4f}"
             lines.append(f"  {name:<40} {shown}")
+    if summary.examples:
+        lines.append("")
+        roles = {"train": "fitted", "validation": "carved from train; picks the best epoch",
+                 "eval": "held out; the Evaluator blesses on it"}
+        lines.append("Examples: " + ", ".join(f"{role} {summary.examples[role]} ({roles[role]})"
+                                             for role in roles if role in summary.examples))
     lines.append("")
+    lines.append(f"Baseline: {summary.baseline or 'none (first model of this pipeline: absolute thresholds only)'}")
     if summary.blessed is None:
         lines.append("Model: not evaluated")
+    elif summary.blessed:
+        lines.append("Model: BLESSED")
     else:
-        lines.append(f"Model: {'BLESSED' if summary.blessed else 'NOT blessed (below threshold or worse than the last blessed model)'}")
+        lines.append("Model: NOT blessed — " + ("; ".join(summary.failed_checks) or "see the evaluation"))
     lines.append(f"Pushed model: {summary.pushed_model or 'none (only blessed models are pushed)'}")
     for name, path in sorted(summary.reports.items()):
         lines.append(f"{name}: {path}")

@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Optional, Sequence
 
 from pipeline import configs
@@ -37,6 +38,22 @@ def _configure_logging(log_path: str, verbose: bool) -> logging.Handler:
     return file_handler
 
 
+#: Exit codes of ``python local_runner.py`` (documented in the README).
+EXIT_PUSHED = 0          # the model was blessed and pushed
+EXIT_FAILED = 1          # a component failed
+EXIT_BAD_INPUT = 2       # refused before any component ran: a bad flag, data path or data layout
+EXIT_NOT_BLESSED = 3     # the run finished but the model was not blessed (so not pushed)
+
+
+class PipelineFailed(RuntimeError):
+    """A component failed while LocalDagRunner ran the pipeline."""
+
+
+def exit_code(summary) -> int:
+    """0 when blessed and pushed, 3 when the run finished without a blessing."""
+    return EXIT_PUSHED if summary.blessed and summary.pushed_model else EXIT_NOT_BLESSED
+
+
 def run(config: PipelineConfig, verbose: bool = False, log=print):
     """Prepares the data, runs the pipeline, writes reports; returns the RunSummary."""
     started = time.monotonic()
@@ -46,6 +63,10 @@ def run(config: PipelineConfig, verbose: bool = False, log=print):
     file_handler = _configure_logging(log_path, verbose)
     try:
         return _run_logged(config, log_path, started, log)
+    except Exception as err:
+        logging.getLogger(__name__).exception("run failed: %s", err)  # the full traceback goes to the run log
+        err.log_path = log_path
+        raise
     finally:
         logging.getLogger().removeHandler(file_handler)
         file_handler.close()
@@ -54,11 +75,13 @@ def run(config: PipelineConfig, verbose: bool = False, log=print):
 def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     from tfx import v1 as tfx
 
-    from ingest import source
+    from ingest import shards, source
     from pipeline.pipeline import create_pipeline
     from reporting import html_report, run_summary, tfdv_files
     from runners.progress import ProgressReporter
 
+    if config.data.path is not None:
+        shards.guard_output(Path(config.run.output_dir), [Path(config.data.path)], must_be_ours=False)
     data = source.resolve(config.task, config.data, config.prepared_data_dir, config.trainer.class_names, log=log)
     config.trainer.class_names = list(data.class_names)
     tfx_pipeline = create_pipeline(
@@ -72,6 +95,8 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     absl_logger.addHandler(progress)
     try:
         tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
+    except Exception as err:
+        raise PipelineFailed(f"{type(err).__name__}: {err}") from err
     finally:
         absl_logger.removeHandler(progress)
     summary = run_summary.build_summary(
@@ -108,7 +133,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         config = configs.from_cli(args)
         summary = run(config, verbose=args.verbose)
+    except PipelineFailed as err:
+        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        print(f"full traceback: {getattr(err, 'log_path', 'the run log')}", file=sys.stderr)
+        return EXIT_FAILED
     except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0 if summary.pushed_model or summary.blessed is not None else 1
+        return EXIT_BAD_INPUT
+    return exit_code(summary)

@@ -206,3 +206,29 @@ def test_unchanged_rerun_comes_from_the_cache(cold_run):
     assert rerun.all_cached
     assert rerun.pushed_model == summary.pushed_model  # nothing pushed twice
     assert warm_seconds < cold_seconds / 4
+
+
+def test_model_selection_never_sees_the_eval_split(cold_run):
+    """The Trainer carves its validation split from train; the summary gives all three counts."""
+    _, summary, _ = cold_run
+    examples = summary.examples
+    good_train = summary.validation["split_good"]["train"]
+    assert examples["train"] + examples["validation"] == good_train
+    assert 0.05 * good_train <= examples["validation"] <= 0.15 * good_train
+    assert examples["eval"] == summary.metrics["example_count"]
+    assert summary.baseline is None  # the first model is judged on the absolute thresholds alone
+
+
+def test_a_model_that_misses_a_threshold_is_named_and_exits_3(cold_run, tmp_path):
+    """Same data, 3 training steps against a 0.9 bar: the summary names the failed check, the exit status is 3."""
+    config, _, _ = cold_run
+    code = local_run.main(["--data", config.data.path, "--output-dir", config.run.output_dir,
+                           "--image-size", "16", "--train-steps", "3", "--eval-steps", "4", "--no-flip",
+                           "--min-accuracy", "0.9", "--max-accuracy-drop", "1.0",
+                           "--pipeline-name", "strict-bar"])
+    assert code == local_run.EXIT_NOT_BLESSED
+    summary_path = os.path.join(config.reports_dir, "latest", "run_summary.json")
+    recorded = json.load(open(summary_path))
+    assert recorded["blessed"] is False and recorded["pushed_model"] is None
+    (check,) = recorded["failed_checks"]
+    assert re.fullmatch(r"sparse_categorical_accuracy 0\.\d{4} < 0\.9000", check), check

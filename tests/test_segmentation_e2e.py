@@ -1,4 +1,8 @@
-"""Segmentation through the whole pipeline on a small generated shapes set (real TFX/Beam/MLMD/TFMA)."""
+"""Segmentation through the whole pipeline on a small generated shapes set (real TFX/Beam/MLMD/TFMA).
+
+The masks store a void value (9) in a border band, mapped to "ignore" as a street-scene set's void id
+would be: those pixels must stay out of the loss, the IoU and the pixel counts.
+"""
 
 import glob
 import os
@@ -6,6 +10,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from common import names
 from ingest import embedded as default_data
@@ -15,6 +20,7 @@ from runners import local as local_run
 from trainer.config import TrainerConfig
 
 pytestmark = pytest.mark.e2e
+VOID = 9
 
 
 @pytest.fixture(scope="module")
@@ -22,9 +28,13 @@ def seg_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("seg_e2e")
     shapes = default_data.write_shapes_dataset(root / "shapes", count=80, size=40)
     (shapes / "labels.txt").write_text("\n".join(default_data.SHAPE_CLASSES) + "\n")
+    for mask_path in (shapes / "masks").glob("*.png"):
+        mask = np.asarray(Image.open(mask_path)).copy()
+        mask[:4, :] = VOID
+        Image.fromarray(mask).save(mask_path)
     config = PipelineConfig(
         trainer=TrainerConfig(task="segmentation", image_size=32, batch_size=16, steps_per_epoch=30),
-        data=DataConfig(path=str(shapes)), steps=TrainingLength(train_steps=60, eval_steps=2),
+        data=DataConfig(path=str(shapes), mask_values=f"0:0,1:1,2:2,3:3,{VOID}:ignore"), steps=TrainingLength(train_steps=60, eval_steps=2),
         blessing=BlessingConfig(min_mean_iou=0.0, max_mean_iou_drop=1.0), run=RunConfig(output_dir=str(root / "outputs")),
     )
     return config, local_run.run(config)
@@ -51,6 +61,7 @@ def test_evaluator_mean_iou_equals_an_independent_numpy_computation(seg_run):
     out = model.signatures["evaluation"](examples=tf.constant(_eval_examples(summary)))
     truth, predicted = out["label_mask"].numpy().ravel(), out["predicted_mask"].numpy().ravel()
     keep = truth != names.IGNORE_LABEL
+    assert 0.05 < 1 - keep.mean() < 0.2  # the void band arrived as ignore
     truth, predicted = truth[keep], predicted[keep]
     ious = []
     for cls in range(len(config.trainer.class_names)):
@@ -61,6 +72,16 @@ def test_evaluator_mean_iou_equals_an_independent_numpy_computation(seg_run):
     assert summary.metrics["mean_iou"] == pytest.approx(np.mean(ious), abs=1e-6)
     assert summary.metrics["pixel_accuracy"] == pytest.approx(np.mean(truth == predicted), abs=1e-6)
     assert summary.metrics["pixel_count/background"] == np.sum(truth == 0)
+    assert sum(summary.metrics[f"pixel_count/{c}"] for c in config.trainer.class_names) == keep.sum()
+    assert not [k for k in summary.metrics if "255" in k or "ignore" in k or str(VOID) in k.split("/")[-1]]
+
+
+def test_report_shows_the_ignored_share(seg_run):
+    _, summary = seg_run
+    html = open(summary.reports["Data report (HTML, offline)"], encoding="utf-8").read()
+    assert "Ignored pixels" in html and "ignored share of pixels" in html
+    share = float(html.split('class="ignored"')[1].split("%")[0].rsplit(">", 1)[-1])
+    assert 5 < share < 20
 
 
 def test_pushed_model_returns_masks_at_the_original_size(seg_run):

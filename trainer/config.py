@@ -115,6 +115,12 @@ class TrainerConfig(TransformConfig):
     #: Share of the training steps spent with a frozen backbone (pretrained weights only).
     head_steps_fraction: float = 0.5
     early_stopping_patience: int = 4
+    #: Share of the training split set aside (stratified, deterministic) to pick the best epoch; the eval
+    #: split the Evaluator blesses on is never used for that.  Capped at --eval-steps batches.
+    validation_fraction: float = 0.1
+    seed: int = option(0, group="model",
+                       help="seed for data order, augmentation and weight initialisation; the same seed "
+                            "gives the same model (default: %(default)s)")
     # --- segmentation only ---------------------------------------------------
     dice_weight: float = option(0.0, group="model",
                                 help="segmentation: weight of the soft-Dice loss term added to cross-entropy "

@@ -1,4 +1,9 @@
-"""tf.data input pipelines over Transform's materialised output."""
+"""tf.data input pipelines over Transform's materialised training split.
+
+``train`` and ``validation`` both read the transformed *train* split and keep
+the examples on their side of the :class:`~trainer.validation_split.ValidationPlan`;
+the eval split is never read here (it is the Evaluator's).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ from common import names
 from trainer import image_ops
 from trainer.config import TrainerConfig
 from trainer.tasks.registry import get_task
+from trainer.validation_split import ValidationPlan, example_keys
+
+TRAIN, VALIDATION = "train", "validation"
 
 
 def make_dataset(
@@ -19,18 +27,33 @@ def make_dataset(
     data_accessor,
     tf_transform_output: tft.TFTransformOutput,
     config: TrainerConfig,
-    training: bool,
+    role: str,
+    plan: ValidationPlan,
 ) -> tf.data.Dataset:
-    """Yields ``(float32 images [B, S, S, 3] in [0, 255], task targets)`` forever.
+    """``(float32 images [B, S, S, 3] in [0, 255], task targets)`` batches.
 
-    Augmentation runs per example on the training split only.
+    ``train``: shuffled (seeded), repeated forever, augmented per example with
+    seeds (``--seed``, position in the stream).  ``validation``: one pass, in
+    file order, no augmentation.
     """
+    if role not in (TRAIN, VALIDATION):
+        raise ValueError(f"role must be {TRAIN!r} or {VALIDATION!r}, got {role!r}")
+    training = role == TRAIN
     task = get_task(config.task)
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=config.batch_size, shuffle=training),
+        tfxio.TensorFlowDatasetOptions(batch_size=config.batch_size, shuffle=training, shuffle_seed=config.seed,
+                                       num_epochs=None if training else 1),
         tf_transform_output.transformed_metadata.schema,
     )
+    table = plan.lookup_table()
+    wanted = tf.constant(0 if training else 1, tf.int64)
+
+    def on_this_side(example):
+        key = example_keys(tf.reshape(example[names.TRANSFORMED_IMAGE_KEY], [1]))[0]
+        return tf.equal(table.lookup(key), wanted)
+
+    dataset = dataset.unbatch().filter(on_this_side).batch(config.batch_size)
 
     def to_images(batch):
         pixels = image_ops.bytes_to_pixels(batch[names.TRANSFORMED_IMAGE_KEY], config.image_size)
@@ -40,7 +63,9 @@ def make_dataset(
     if training and config.augmentation.enabled:
         dataset = (
             dataset.unbatch()
-            .map(lambda image, target: task.augment(image, target, config), num_parallel_calls=tf.data.AUTOTUNE)
+            .enumerate()
+            .map(lambda index, pair: task.augment(pair[0], pair[1], config, seed=tf.stack(
+                [tf.constant(config.seed, tf.int64), index])), num_parallel_calls=tf.data.AUTOTUNE)
             .batch(config.batch_size)
         )
     return dataset.prefetch(tf.data.AUTOTUNE)

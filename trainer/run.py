@@ -10,18 +10,22 @@ one phase trains everything.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
 from typing import List
 
 import tensorflow_transform as tft
 from absl import logging
 
-from trainer import inputs, signatures
+from common import names
+from trainer import inputs, signatures, validation_split
 from trainer.backbones import resolve_weights
-from trainer.distribution import make_strategy
 from trainer.config import TrainerConfig
-from trainer.keras_lib import keras
+from trainer.distribution import make_strategy
+from trainer.keras_lib import keras, tf
 from trainer.tasks.registry import get_task
+
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +76,26 @@ def set_trainable(backbone: keras.Model, fraction: float, keep_batchnorm_frozen:
     return count
 
 
+class StopAfterSteps(keras.callbacks.Callback):
+    """Stops ``fit`` after exactly ``steps`` batches, so ``--train-steps N`` trains N steps, not whole epochs."""
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.steps = steps
+        self.done = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.done += 1
+        if self.done >= self.steps:
+            self.model.stop_training = True
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy and TensorFlow seeds, and deterministic TensorFlow ops where TensorFlow offers them."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
 def _learning_rate(phase: Phase):
     """Cosine decay over the phase: a calm end without a plateau scheduler."""
     return keras.optimizers.schedules.CosineDecay(phase.learning_rate, decay_steps=phase.steps, alpha=0.05)
@@ -80,11 +104,22 @@ def _learning_rate(phase: Phase):
 def run_fn(fn_args) -> None:
     """Trains, then exports a SavedModel with raw-bytes and tf.Example signatures."""
     config = TrainerConfig.from_dict(fn_args.custom_config)
+    seed_everything(config.seed)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    train_ds = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config, True)
-    eval_ds = inputs.make_dataset(fn_args.eval_files, fn_args.data_accessor, tf_transform_output, config, False)
-
     task = get_task(config.task)
+    # The eval split (fn_args.eval_files) is the Evaluator's: model selection uses a share of train.
+    plan = validation_split.plan(
+        fn_args.train_files, fn_args.data_accessor, tf_transform_output.transformed_metadata.schema,
+        task.stratum_key, config.validation_fraction, max_examples=(fn_args.eval_steps or 0) * config.batch_size)
+    logging.info("examples: %d train, %d validation (carved from train for early stopping)",
+                 plan.train_count, plan.validation_count)
+    _write_json(os.path.join(fn_args.model_run_dir, names.TRAINING_SPLITS_FILENAME),
+                {**plan.counts(), "train_steps": fn_args.train_steps, "seed": config.seed})
+    train_ds = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config,
+                                   inputs.TRAIN, plan)
+    validation_ds = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config,
+                                        inputs.VALIDATION, plan)
+
     strategy = make_strategy(config.distribution)
     with strategy.scope():
         model, backbone = task.build_model(config)
@@ -102,14 +137,19 @@ def run_fn(fn_args) -> None:
             train_ds,
             steps_per_epoch=steps_per_epoch,
             epochs=epochs,
-            validation_data=eval_ds,
-            validation_steps=fn_args.eval_steps,
+            validation_data=validation_ds if plan.validation_count else None,
             callbacks=[
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True
-                ),
+                StopAfterSteps(phase.steps),
+                *([keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience,
+                                                 restore_best_weights=True)] if plan.validation_count else []),
                 keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
             ],
             verbose=2,
         )
     signatures.export_model(model, tf_transform_output, config, fn_args.serving_model_dir)
+
+
+def _write_json(path: str, values: dict) -> None:
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    with tf.io.gfile.GFile(path, "w") as handle:
+        handle.write(json.dumps(values, indent=1, sort_keys=True))

@@ -26,6 +26,9 @@ TOO_SMALL = "too small"
 ASPECT = "extreme aspect ratio"
 DUPLICATE = "exact duplicate"
 LEAKAGE = "duplicate across train and eval (leakage)"
+TOO_LARGE = "too many pixels (possible decompression bomb)"
+ANIMATED = "animated image (several frames)"
+DECODERS_DIFFER = "decoders disagree on the pixels"
 MASK_BAD = "mask cannot be decoded"
 MASK_SIZE = "mask size differs from image"
 MASK_VALUES = "mask holds unknown class ids"
@@ -43,22 +46,39 @@ class ImageInfo:
     brightness: float = 0.0
     num_bytes: int = 0
     sha256: str = ""
+    #: Segmentation: share of the mask's pixels labelled IGNORE_LABEL (left out of loss, IoU and counts).
+    ignored_fraction: float = 0.0
     reason: Optional[str] = None
     detail: str = ""
 
 
-def _tf_decodes(data: bytes) -> bool:
+#: Pillow modes whose RGB conversion must match TensorFlow's decoder pixel for pixel (8 bits per channel).
+_COMPARABLE_MODES = ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "YCbCr")
+#: Mean absolute difference (0-255) above which the two decoders are taken to disagree; JPEG decoders
+#: with different IDCTs differ by about 1.
+_MAX_DECODER_DIFFERENCE = 8.0
+#: Default pixel budget: 100 megapixels (a 48-megapixel phone photo is well inside).
+DEFAULT_MAX_PIXELS = 100_000_000
+
+
+def _tf_decode(data: bytes) -> Optional[np.ndarray]:
+    """The production decoder (Transform and serving use it): RGB uint8, first frame; None if it refuses."""
     import tensorflow as tf
 
     try:
-        tf.io.decode_image(data, channels=3, expand_animations=False)
-        return True
+        return tf.io.decode_image(data, channels=3, expand_animations=False).numpy()
     except (tf.errors.InvalidArgumentError, ValueError):
-        return False
+        return None
 
 
-def inspect_image(data: bytes, min_size: int, max_aspect_ratio: float) -> ImageInfo:
-    """Decodes one encoded image and returns its properties, with ``reason`` set if it is bad."""
+def inspect_image(data: bytes, min_size: int, max_aspect_ratio: float,
+                  max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageInfo:
+    """Decodes one encoded image and returns its properties, with ``reason`` set if it is bad.
+
+    The size comes from the header and is checked before any pixel is decoded, so a decompression
+    bomb (a small file claiming 30000x30000 pixels) costs nothing.  EXIF orientation is not applied,
+    here as in Transform and serving: pixels are used as stored.
+    """
     from PIL import Image, UnidentifiedImageError
 
     info = ImageInfo(num_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
@@ -69,19 +89,36 @@ def inspect_image(data: bytes, min_size: int, max_aspect_ratio: float) -> ImageI
         with Image.open(io.BytesIO(data)) as image:
             info.format, info.mode = image.format or "", image.mode
             info.width, info.height = image.size
+            if info.width * info.height > max_pixels:
+                info.reason = TOO_LARGE
+                info.detail = f"{info.width}x{info.height} > {max_pixels:,} pixels; refused before decoding"
+                return info
+            if getattr(image, "n_frames", 1) > 1:
+                info.reason, info.detail = ANIMATED, f"{image.n_frames} frames; only the first would be used"
+                return info
             image.load()
-            rgb = np.asarray(image.convert("L"), np.float32)
             info.channels = len(image.getbands())
-            info.brightness = float(rgb.mean()) / 255.0
+            info.brightness = float(np.asarray(image.convert("L"), np.float32).mean()) / 255.0
+            reference = np.asarray(image.convert("RGB"), np.float32) if info.mode in _COMPARABLE_MODES else None
     except UnidentifiedImageError:
         info.reason = UNDECODABLE
+        return info
+    except Image.DecompressionBombError as err:
+        info.reason, info.detail = TOO_LARGE, str(err)
         return info
     except (OSError, SyntaxError, ValueError) as err:
         info.reason, info.detail = TRUNCATED, str(err)
         return info
-    if not _tf_decodes(data):
+    decoded = _tf_decode(data)
+    if decoded is None:
         info.reason, info.detail = UNSUPPORTED, f"{info.format} {info.mode}"
         return info
+    if reference is not None and reference.shape == decoded.shape:
+        difference = float(np.abs(reference - decoded).mean())
+        if difference > _MAX_DECODER_DIFFERENCE:
+            info.reason = DECODERS_DIFFER
+            info.detail = f"{info.format} {info.mode}: mean difference {difference:.1f} of 255 between Pillow and TensorFlow"
+            return info
     short, long = sorted((info.width, info.height))
     if short < min_size:
         info.reason, info.detail = TOO_SMALL, f"{info.width}x{info.height} < {min_size} px"
@@ -91,7 +128,7 @@ def inspect_image(data: bytes, min_size: int, max_aspect_ratio: float) -> ImageI
 
 
 def check_mask(data: bytes, image: ImageInfo, num_classes: int) -> Optional[str]:
-    """Returns a reason when a segmentation mask does not fit its (good) image."""
+    """Returns a reason when a segmentation mask does not fit its (good) image; records the ignored share."""
     from PIL import Image
 
     try:
@@ -103,6 +140,7 @@ def check_mask(data: bytes, image: ImageInfo, num_classes: int) -> Optional[str]
         return MASK_BAD
     if size != (image.width, image.height):
         return MASK_SIZE
+    image.ignored_fraction = float(np.mean(mask == names.IGNORE_LABEL)) if mask.size else 0.0
     values = set(np.unique(mask).tolist()) - {names.IGNORE_LABEL}
     if any(v >= num_classes or v < 0 for v in values):
         return MASK_VALUES

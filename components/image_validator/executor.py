@@ -49,6 +49,8 @@ class ValidationConfig:
     num_classes: int = 0
     min_size: int = 8
     max_aspect_ratio: float = 4.0
+    #: Images with more pixels are quarantined from their header alone (decompression bombs).
+    max_pixels: int = checks.DEFAULT_MAX_PIXELS
     #: The run fails when more than this share of all examples is quarantined.
     max_bad_fraction: float = 0.05
     #: A class with less than this share of the largest class's count is reported as imbalanced.
@@ -92,7 +94,7 @@ def check_record(serialized: bytes, split: str, config: ValidationConfig) -> Dic
     if image is None:
         info = checks.ImageInfo(reason=checks.EMPTY, detail=f"no '{config.image_key}' feature")
     else:
-        info = checks.inspect_image(image, config.min_size, config.max_aspect_ratio)
+        info = checks.inspect_image(image, config.min_size, config.max_aspect_ratio, config.max_pixels)
     if info.reason is None and config.mask_key:
         mask = _feature_bytes(example, config.mask_key)
         reason = checks.MASK_BAD if mask is None else checks.check_mask(mask, info, config.num_classes)

@@ -26,8 +26,11 @@ class Task:
         """Target tensor of a batch of transformed features."""
         raise NotImplementedError
 
-    def augment(self, image, target, config: TrainerConfig):
-        """Per-example training augmentation of (float image, target)."""
+    #: Transformed feature the validation split is stratified by (None: no strata).
+    stratum_key = None
+
+    def augment(self, image, target, config: TrainerConfig, seed):
+        """Per-example training augmentation of (float image, target); ``seed`` is a ``[2]`` int tensor."""
         raise NotImplementedError
 
     def build_model(self, config: TrainerConfig):

@@ -15,6 +15,7 @@ from trainer.tasks.base import Task
 
 class Classification(Task):
     name = "classification"
+    stratum_key = names.TRANSFORMED_LABEL_KEY
 
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         if config.label_key not in inputs:
@@ -24,8 +25,8 @@ class Classification(Task):
     def parse_targets(self, batch: Dict, config: TrainerConfig):
         return tf.reshape(batch[names.TRANSFORMED_LABEL_KEY], [-1])
 
-    def augment(self, image, target, config: TrainerConfig):
-        return augmentation.augment(image, config.augmentation)[0], target
+    def augment(self, image, target, config: TrainerConfig, seed):
+        return augmentation.augment(image, config.augmentation, seed=seed)[0], target
 
     def build_model(self, config: TrainerConfig):
         return build_classifier(config)

@@ -1,0 +1,109 @@
+"""The bad-input matrix of real users' files: each case is kept for a reason or quarantined with one.
+
+Plain Python on the per-image checks (no Beam): fast, and each case names its outcome.
+"""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from components.image_validator import checks
+from trainer import image_ops
+
+RNG = np.random.default_rng(0)
+PIXELS = RNG.integers(0, 255, (40, 60, 3), dtype=np.uint8)
+
+
+def _save(image, fmt, **options):
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def _png_header_only(width, height):
+    """A PNG whose header claims width x height pixels (a decompression bomb's shape) with tiny data."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + \
+        chunk(b"IEND", b"")
+
+
+def _exif_rotated_jpeg():
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    return _save(Image.fromarray(PIXELS), "JPEG", exif=exif.tobytes(), quality=95)
+
+
+def _animated_gif():
+    frames = [Image.fromarray(PIXELS), Image.fromarray(255 - PIXELS)]
+    return _save(frames[0], "GIF", save_all=True, append_images=frames[1:])
+
+
+def _palette_with_transparency():
+    return _save(Image.fromarray(PIXELS).convert("P"), "PNG", transparency=0)
+
+
+def _sixteen_bit_png():
+    return _save(Image.fromarray(np.full((20, 20), 40000, np.uint16)), "PNG")
+
+
+KEPT = {
+    "CMYK JPEG": lambda: _save(Image.fromarray(PIXELS).convert("CMYK"), "JPEG", quality=95),
+    "progressive JPEG": lambda: _save(Image.fromarray(PIXELS), "JPEG", progressive=True, quality=95),
+    "EXIF-rotated JPEG": _exif_rotated_jpeg,
+    "16-bit PNG": _sixteen_bit_png,
+    "palette PNG with transparency": _palette_with_transparency,
+}
+QUARANTINED = {
+    "animated GIF": (_animated_gif, checks.ANIMATED),
+    "WebP named .jpg": (lambda: _save(Image.fromarray(PIXELS), "WEBP"), checks.UNSUPPORTED),
+    "HEIC named .jpg": (lambda: b"\0\0\0\x18ftypheic\0\0\0\0mif1heic" + b"\0" * 64, checks.UNDECODABLE),
+    "SVG named .jpg": (lambda: b'<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', checks.UNDECODABLE),
+    "30000x30000 PNG header": (lambda: _png_header_only(30000, 30000), checks.TOO_LARGE),
+    "12000x12000 PNG header (under Pillow's own limit)": (lambda: _png_header_only(12000, 12000), checks.TOO_LARGE),
+    "text file named .png": (lambda: b"just some notes, not an image", checks.UNDECODABLE),
+    "zero bytes": (lambda: b"", checks.EMPTY),
+}
+
+
+@pytest.mark.parametrize("case", sorted(KEPT))
+def test_valid_but_unusual_files_are_kept(case):
+    info = checks.inspect_image(KEPT[case](), min_size=8, max_aspect_ratio=4.0)
+    assert info.reason is None, (case, info.reason, info.detail)
+    assert info.width > 0 and info.height > 0
+
+
+@pytest.mark.parametrize("case", sorted(QUARANTINED))
+def test_unusable_files_are_quarantined_with_a_reason(case):
+    make, reason = QUARANTINED[case]
+    info = checks.inspect_image(make(), min_size=8, max_aspect_ratio=4.0)
+    assert info.reason == reason, (case, info.reason, info.detail)
+
+
+def test_exif_orientation_is_not_applied_in_training_or_serving():
+    """Pixels are used as stored: the validator, Transform's decoder and a plain Pillow read agree."""
+    data = _exif_rotated_jpeg()
+    info = checks.inspect_image(data, 8, 4.0)
+    decoded = image_ops.decode_image(tf.constant(data)).numpy()
+    assert (info.width, info.height) == (60, 40) and decoded.shape == (40, 60, 3)
+    stored = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float32)
+    assert np.abs(stored - decoded).mean() < 2
+
+
+def test_cmyk_decodes_to_the_same_colours_in_both_decoders():
+    data = KEPT["CMYK JPEG"]()
+    decoded = image_ops.decode_image(tf.constant(data)).numpy().astype(np.float32)
+    assert np.abs(decoded - PIXELS).mean() < 8
+
+
+def test_a_decoder_disagreement_is_quarantined(monkeypatch):
+    """Were TensorFlow to decode other pixels than Pillow (an inverted CMYK, say), training would be wrong."""
+    monkeypatch.setattr(checks, "_tf_decode", lambda data: np.zeros((40, 60, 3), np.uint8))
+    info = checks.inspect_image(_save(Image.fromarray(PIXELS), "PNG"), 8, 4.0)
+    assert info.reason == checks.DECODERS_DIFFER and "mean difference" in info.detail
