@@ -73,7 +73,9 @@ def iou_from_confusion(matrix: np.ndarray, class_names: List[str]) -> Dict[str, 
 class SemanticSegmentationIoU(metric_types.Metric):
     """TFMA metric: mean IoU (the thresholdable value) plus per-class IoU, pixel accuracy and counts."""
 
-    def __init__(self, class_names: List[str], ignore_label: int = names.IGNORE_LABEL, name: str = MEAN_IOU_NAME):
+    def __init__(self, class_names: List[str], ignore_label: int = names.IGNORE_LABEL, name: str = MEAN_IOU_NAME,
+                 code_version: str = ""):
+        # code_version only makes this module's source part of the Evaluator's cache key (pipeline/cache_keys.py).
         super().__init__(metric_util.merge_per_key_computations(_iou_computations),
                          class_names=list(class_names), ignore_label=ignore_label, name=name)
 

@@ -9,7 +9,11 @@ then go through exactly the same data prep as a user's own images.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -19,19 +23,50 @@ DIGITS_DIRNAME = "digits-png"
 _DONE_MARKER = "_COMPLETE"
 
 
+def generator_version() -> str:
+    """Hash of this module's source: the marker records it, so a changed generator regenerates its data."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def _is_current(out_dir: Path, parameters: str) -> bool:
+    marker = out_dir / _DONE_MARKER
+    return marker.is_file() and marker.read_text() == f"{generator_version()} {parameters}"
+
+
+def _fresh(out_dir: Path) -> Path:
+    """An empty folder beside ``out_dir`` to generate into (moved into place by :func:`_publish`)."""
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+
+
+def _publish(tmp_dir: Path, out_dir: Path, parameters: str) -> Path:
+    """Marks ``tmp_dir`` complete and swaps it in; an older generation (ours: it has the marker) is removed."""
+    (tmp_dir / _DONE_MARKER).write_text(f"{generator_version()} {parameters}")
+    if out_dir.exists():
+        if not (out_dir / _DONE_MARKER).exists() and any(out_dir.iterdir()):
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            raise FileExistsError(f"{out_dir} exists and was not written by this generator; not replacing it.")
+        shutil.rmtree(out_dir)
+    os.replace(tmp_dir, out_dir)
+    return out_dir
+
+
 def write_digits_pngs(out_dir: Path, limit_per_class: Optional[int] = None) -> Path:
     """Writes ``out_dir/<digit>/<index>.png`` (8x8 grayscale, 0-16 scaled to 0-255).
 
-    Idempotent: an existing complete tree is left untouched (same bytes, same
-    timestamps) so the TFX cache recognises an unchanged default dataset.
+    Idempotent: a complete tree written by this version of the generator with
+    the same parameters is left untouched (same bytes, same timestamps), so the
+    TFX cache recognises an unchanged default dataset; a changed generator
+    regenerates it.
     ``limit_per_class`` makes a smaller copy for fast tests.
     """
     from PIL import Image
     from sklearn.datasets import load_digits
 
-    out_dir = Path(out_dir)
-    if (out_dir / _DONE_MARKER).exists():
+    out_dir, parameters = Path(out_dir), f"limit_per_class={limit_per_class}"
+    if _is_current(out_dir, parameters):
         return out_dir
+    final_dir, out_dir = out_dir, _fresh(out_dir)
     digits = load_digits()
     seen = {d: 0 for d in range(10)}
     for index, (pixels, target) in enumerate(zip(digits.images, digits.target)):
@@ -45,8 +80,7 @@ def write_digits_pngs(out_dir: Path, limit_per_class: Optional[int] = None) -> P
         path = out_dir / str(target) / f"digit_{index:04d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(buffer.getvalue())
-    (out_dir / _DONE_MARKER).write_text("")
-    return out_dir
+    return _publish(out_dir, final_dir, parameters)
 
 
 SHAPES_DIRNAME = "shapes-seg"
@@ -82,9 +116,10 @@ def write_shapes_dataset(out_dir: Path, count: int = 600, size: int = 64, seed: 
     """
     from PIL import Image, ImageDraw
 
-    out_dir = Path(out_dir)
-    if (out_dir / _DONE_MARKER).exists():
+    out_dir, parameters = Path(out_dir), f"count={count} size={size} seed={seed}"
+    if _is_current(out_dir, parameters):
         return out_dir
+    final_dir, out_dir = out_dir, _fresh(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     (out_dir / "masks").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -117,5 +152,4 @@ def write_shapes_dataset(out_dir: Path, count: int = 600, size: int = 64, seed: 
         name = f"shape_{index:04d}.png"
         Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(out_dir / "images" / name)
         Image.fromarray(mask, mode="L").save(out_dir / "masks" / name)
-    (out_dir / _DONE_MARKER).write_text("")
-    return out_dir
+    return _publish(out_dir, final_dir, parameters)

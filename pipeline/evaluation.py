@@ -56,7 +56,8 @@ def segmentation_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """Mean IoU (blessing metric), per-class IoU, pixel accuracy and pixel counts over all eval pixels."""
     blessing = config.blessing
     # The metric ignores names.IGNORE_LABEL pixels (its default); only the class names are configured.
-    iou_config = json.dumps({"class_names": config.trainer.class_names})[1:-1]
+    iou_config = json.dumps({"class_names": config.trainer.class_names,
+                             "code_version": config.code_versions["Evaluator"]})[1:-1]
     return tfma.EvalConfig(
         # tf_generic: call the signature only; as a Keras model TFMA would also run the
         # compiled loss/metrics, which do not apply to the evaluation signature's outputs.

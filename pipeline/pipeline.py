@@ -19,6 +19,7 @@ from components.image_validator.component import ImageValidator
 from components.image_validator.executor import ValidationConfig
 from common import names
 from ingest.source import DataSource
+from pipeline import cache_keys
 from pipeline.configs import PipelineConfig
 from pipeline.evaluation import eval_config
 
@@ -63,6 +64,7 @@ def validation_config(config: PipelineConfig) -> ValidationConfig:
         min_size=quality.min_image_size or max(1, trainer.image_size // 4),
         max_aspect_ratio=quality.max_aspect_ratio,
         max_bad_fraction=quality.max_bad_fraction,
+        code_version=config.code_versions["ImageValidator"],
     )
 
 
@@ -101,6 +103,9 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         stats_options=tfdv.StatsOptions(enable_semantic_domain_stats=True),
     )
     schema_file = config.resolve_schema_file()
+    if schema_file and not for_kubeflow and "://" not in schema_file:
+        # Imported from a copy whose path is its content hash: editing the schema reruns ImportSchemaGen.
+        schema_file = cache_keys.content_addressed_copy(schema_file, os.path.join(config.run.output_dir, "schemas"))
     if schema_file:
         # A curated schema states intent (label ids, class names, required images); see reporting/schema_tool.py.
         schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
@@ -114,6 +119,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         anomalies=example_validator.outputs["anomalies"],
         policy=config.quality.block_anomalies,
         model_features=config.model_features(),
+        code_version=config.code_versions["AnomalyGate"],
     )
     transform = tfx.components.Transform(
         examples=examples,

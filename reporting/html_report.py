@@ -21,6 +21,7 @@ import collections
 import html
 import io
 import json
+import logging
 import os
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -79,7 +80,8 @@ def _thumbnail(data: Optional[bytes], mask: Optional[bytes] = None) -> Optional[
     try:
         image = Image.open(io.BytesIO(data or b"")).convert("RGB")
         image.load()
-    except Exception:  # an undecodable file is shown as a labelled placeholder instead
+    except Exception as err:  # an undecodable file is shown as a labelled placeholder instead
+        logging.info("report: no thumbnail for an undecodable image (%s: %s)", type(err).__name__, err)
         return None
     scale = THUMB / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
@@ -89,8 +91,8 @@ def _thumbnail(data: Optional[bytes], mask: Optional[bytes] = None) -> Optional[
         try:
             ids = np.asarray(Image.open(io.BytesIO(mask)))
             tiles.append(Image.fromarray(PALETTE[ids % len(PALETTE)]).resize(size, Image.NEAREST))
-        except Exception:
-            pass
+        except Exception as err:  # the image tile is still shown; the mask tile is left out
+            logging.warning("report: mask thumbnail left out (%s: %s)", type(err).__name__, err)
     canvas = Image.new("RGB", (sum(t.width for t in tiles) + 2 * (len(tiles) - 1), size[1]), (255, 255, 255))
     x = 0
     for tile in tiles:

@@ -57,6 +57,10 @@ def exit_code(summary) -> int:
 def run(config: PipelineConfig, verbose: bool = False, log=print):
     """Prepares the data, runs the pipeline, writes reports; returns the RunSummary."""
     started = time.monotonic()
+    if config.data.path is not None:  # before anything is written: the output must not be the user's data
+        from ingest.shards import guard_output
+
+        guard_output(Path(config.run.output_dir), [Path(config.data.path)], must_be_ours=False)
     os.makedirs(config.run.output_dir, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_path = os.path.join(config.run.output_dir, "logs", f"run-{stamp}.log")
@@ -75,13 +79,11 @@ def run(config: PipelineConfig, verbose: bool = False, log=print):
 def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     from tfx import v1 as tfx
 
-    from ingest import shards, source
+    from ingest import source
     from pipeline.pipeline import create_pipeline
     from reporting import html_report, run_summary, tfdv_files
     from runners.progress import ProgressReporter
 
-    if config.data.path is not None:
-        shards.guard_output(Path(config.run.output_dir), [Path(config.data.path)], must_be_ours=False)
     data = source.resolve(config.task, config.data, config.prepared_data_dir, config.trainer.class_names, log=log)
     config.trainer.class_names = list(data.class_names)
     tfx_pipeline = create_pipeline(

@@ -4,6 +4,7 @@ One cold run feeds most assertions; a second, unchanged run must come from the c
 """
 
 import base64
+import dataclasses
 import glob
 import json
 import os
@@ -232,3 +233,11 @@ def test_a_model_that_misses_a_threshold_is_named_and_exits_3(cold_run, tmp_path
     assert recorded["blessed"] is False and recorded["pushed_model"] is None
     (check,) = recorded["failed_checks"]
     assert re.fullmatch(r"sparse_categorical_accuracy 0\.\d{4} < 0\.9000", check), check
+
+
+def test_a_new_learning_rate_retrains_without_re_transforming(cold_run):
+    config, _, _ = cold_run
+    changed = dataclasses.replace(config, trainer=dataclasses.replace(config.trainer, learning_rate=1e-3))
+    states = {c.node_id: c.state for c in local_run.run(changed).components}
+    assert states["Transform"] == "CACHED" and states["ImageValidator"] == "CACHED"
+    assert states["Trainer"] == "COMPLETE" and states["Evaluator"] == "COMPLETE"

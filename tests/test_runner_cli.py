@@ -34,3 +34,15 @@ def test_kubeflow_runner_imports_and_shows_help():
     out = subprocess.run([sys.executable, str(ROOT / "kubeflow_runner.py"), "--help"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert "--pipeline-root" in out and "--image" in out
+
+
+def test_output_dir_that_is_or_is_inside_the_data_is_refused_and_nothing_is_lost(tmp_path, capsys):
+    from tests.image_fixtures import write_class_folders
+
+    photos = write_class_folders(tmp_path / "photos", per_class=3)
+    before = sorted((p.relative_to(tmp_path), p.read_bytes()) for p in photos.rglob("*") if p.is_file())
+    for output in (photos, photos / "outputs"):
+        assert local_run.main(["--data", str(photos), "--output-dir", str(output)]) == local_run.EXIT_BAD_INPUT
+        assert "could overwrite your data" in capsys.readouterr().err
+    after = sorted((p.relative_to(tmp_path), p.read_bytes()) for p in photos.rglob("*") if p.is_file())
+    assert after == before

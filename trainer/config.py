@@ -122,9 +122,9 @@ class TrainerConfig(TransformConfig):
                        help="seed for data order, augmentation and weight initialisation; the same seed "
                             "gives the same model (default: %(default)s)")
     # --- segmentation only ---------------------------------------------------
-    dice_weight: float = option(0.0, group="model",
+    dice_weight: float = option(0.0, task_default=True, group="model",
                                 help="segmentation: weight of the soft-Dice loss term added to cross-entropy "
-                                     "(default: %(default)s)")
+                                     "(default: 1.0 for segmentation)")
     class_weights: Optional[List[float]] = option(None, parse=_floats, group="model",
                                                   help="segmentation: comma-separated per-class loss weights "
                                                        "for imbalanced classes")
@@ -133,6 +133,8 @@ class TrainerConfig(TransformConfig):
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
     distribution: str = option("none", choices=DISTRIBUTIONS, group="scale-out",
                                help="tf.distribute strategy for the Trainer (default: %(default)s)")
+    #: Hash of every module run_fn imports (see pipeline/cache_keys.py); ``code_version`` covers Transform's.
+    training_code_version: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -13,6 +13,7 @@ Policies:
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any, Dict, List
 
@@ -30,16 +31,35 @@ class AnomaliesBlockTheRun(RuntimeError):
     """ExampleValidator found anomalies that the policy does not let through."""
 
 
-def read_anomalies(uri: str, split_names: List[str]) -> List[Dict[str, Any]]:
-    """One row per (split, feature) anomaly, plus dataset-level ones (feature ``<dataset>``)."""
+class AnomaliesUnreadable(RuntimeError):
+    """The gate's input is missing or unreadable: it fails closed rather than let unchecked data through."""
+
+
+def read_anomalies(uri: str, split_names: List[str], required: bool = False) -> List[Dict[str, Any]]:
+    """One row per (split, feature) anomaly, plus dataset-level ones (feature ``<dataset>``).
+
+    ``required``: a split without a readable ``SchemaDiff.pb`` is an error (the gate), not skipped (reports).
+    """
+    if required and not split_names:
+        raise AnomaliesUnreadable(f"{uri}: the ExampleAnomalies artifact names no splits; nothing to check.")
     rows = []
     for split in split_names:
         path = os.path.join(uri, f"Split-{split}", "SchemaDiff.pb")
         if not tf.io.gfile.exists(path):
+            if required:
+                raise AnomaliesUnreadable(f"{path}: no anomalies file for split '{split}'. ExampleValidator's "
+                                          "output is missing, so the data cannot be let through unchecked.")
+            logging.warning("no anomalies file for split %s at %s", split, path)
             continue
         anomalies = anomalies_pb2.Anomalies()
-        with tf.io.gfile.GFile(path, "rb") as handle:
-            anomalies.ParseFromString(handle.read())
+        try:
+            with tf.io.gfile.GFile(path, "rb") as handle:
+                anomalies.ParseFromString(handle.read())
+        except Exception as err:  # a DecodeError or an I/O error: either way the file cannot be trusted
+            if required:
+                raise AnomaliesUnreadable(f"{path}: unreadable ({type(err).__name__}: {err}).") from err
+            logging.warning("anomalies file %s unreadable (%s: %s)", path, type(err).__name__, err)
+            continue
         for feature, info in sorted(anomalies.anomaly_info.items()):
             rows.append({"split": split, "feature": feature, "short": info.short_description,
                          "description": info.description,
@@ -68,7 +88,7 @@ class Executor(base_executor.BaseExecutor):
         result = artifact_utils.get_single_instance(output_dict[RESULT_KEY])
         policy = exec_properties[POLICY_KEY]
         model_features = json.loads(exec_properties[MODEL_FEATURES_KEY])
-        rows = read_anomalies(anomalies.uri, artifact_utils.decode_split_names(anomalies.split_names))
+        rows = read_anomalies(anomalies.uri, artifact_utils.decode_split_names(anomalies.split_names), required=True)
         blocked = blocking(rows, policy, model_features)
         tf.io.gfile.makedirs(result.uri)
         with tf.io.gfile.GFile(os.path.join(result.uri, RESULT_FILENAME), "w") as handle:

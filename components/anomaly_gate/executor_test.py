@@ -62,3 +62,23 @@ def test_unknown_policy_is_rejected_at_construction():
 
     with pytest.raises(ValueError, match="--block-anomalies must be one of"):
         AnomalyGate(Channel(type=standard_artifacts.ExampleAnomalies), policy="sometimes")
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage", "no splits"])
+def test_missing_or_unreadable_input_fails_closed_even_with_policy_none(tmp_path, damage):
+    from components.anomaly_gate.executor import AnomaliesUnreadable
+
+    artifact = _anomalies_artifact(tmp_path)
+    path = os.path.join(artifact.uri, "Split-train", "SchemaDiff.pb")
+    if damage == "missing":
+        os.remove(path)
+    elif damage == "garbage":
+        open(path, "wb").write(b"\xff\x00 not a proto")
+    else:
+        artifact.split_names = artifact_utils.encode_split_names([])
+    result = AnomalyGateResult()
+    result.uri = str(tmp_path / "result")
+    with pytest.raises(AnomaliesUnreadable, match="SchemaDiff.pb|no splits|names no splits"):
+        Executor().Do({"anomalies": [artifact]}, {"result": [result]},
+                      {"policy": "none", "model_features": json.dumps(["image", "label"])})
+    assert not os.path.exists(os.path.join(result.uri, RESULT_FILENAME))  # no "passed" verdict was written

@@ -8,6 +8,7 @@ ANOMALIES_KEY = "anomalies"
 RESULT_KEY = "result"
 POLICY_KEY = "policy"
 MODEL_FEATURES_KEY = "model_features"
+CODE_VERSION_KEY = "code_version"
 
 POLICIES = ("model-features", "all", "none")
 
@@ -23,6 +24,8 @@ class AnomalyGateSpec(types.ComponentSpec):
     PARAMETERS = {
         POLICY_KEY: ExecutionParameter(type=str),
         MODEL_FEATURES_KEY: ExecutionParameter(type=str),  # JSON list of feature names
+        # Hash of the gate's code (pipeline/cache_keys.py): changed rules re-decide instead of a cached verdict.
+        CODE_VERSION_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {ANOMALIES_KEY: ChannelParameter(type=standard_artifacts.ExampleAnomalies)}
     OUTPUTS = {RESULT_KEY: ChannelParameter(type=AnomalyGateResult)}

@@ -55,6 +55,8 @@ class ValidationConfig:
     max_bad_fraction: float = 0.05
     #: A class with less than this share of the largest class's count is reported as imbalanced.
     imbalance_ratio: float = 0.2
+    #: Hash of the validator's code (pipeline/cache_keys.py): a changed check reruns the validator.
+    code_version: str = ""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
