@@ -6,6 +6,9 @@ ImportExampleGen -> StatisticsGen / SchemaGen / ExampleValidator -> Transform
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
 from typing import List, Optional
 
@@ -68,26 +71,40 @@ def validation_config(config: PipelineConfig) -> ValidationConfig:
     )
 
 
-def _baseline_resolver(candidate, for_kubeflow: bool) -> tfx.dsl.Resolver:
+def lineage(config: PipelineConfig) -> str:
+    """What a model is comparable with: the same task, the same class names, the same data source.
+
+    The data source is the user's ``--data`` (its path, not its content: a model trained on last week's
+    version of the same photos is a fair baseline) or the embedded dataset of the task.
+    """
+    source = os.path.abspath(config.data.path) if config.data.path and "://" not in config.data.path \
+        else (config.data.path or f"embedded:{config.task}")
+    identity = json.dumps({"task": config.task, "class_names": list(config.trainer.class_names), "data": source},
+                          sort_keys=True)
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+
+def _baseline_resolver(candidate, for_kubeflow: bool, model_lineage: str) -> tfx.dsl.Resolver:
     """Finds the model to compare against (see components/baseline_resolver.py).
 
     KubeflowV2DagRunner compiles only TFX's built-in strategies, so the
-    compiled pipeline uses LatestBlessedModelStrategy.
+    compiled pipeline uses LatestBlessedModelStrategy (the latest blessed model of the pipeline name).
     """
     channels = dict(
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     )
     if for_kubeflow:
-        strategy = tfx.dsl.experimental.LatestBlessedModelStrategy
-    else:
-        strategy = LatestBlessedBaselineStrategy
-        channels["candidate"] = candidate
-    return tfx.dsl.Resolver(strategy_class=strategy, **channels).with_id(names.BASELINE_RESOLVER)
+        return tfx.dsl.Resolver(strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+                                **channels).with_id(names.BASELINE_RESOLVER)
+    channels["candidate"] = candidate
+    return tfx.dsl.Resolver(strategy_class=LatestBlessedBaselineStrategy, config={"lineage": model_lineage},
+                            **channels).with_id(names.BASELINE_RESOLVER)
 
 
 def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bool = False) -> List:
     """All components, in topological order."""
+    model_lineage = lineage(config)
     runtime = _runtime_parameters(config, data) if for_kubeflow else {}
     example_gen = tfx.components.ImportExampleGen(
         input_base=runtime.get("data-root", data.input_base),
@@ -139,9 +156,9 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         schema=schema_gen.outputs["schema"],
         train_args=runtime.get("train-args", tfx.proto.TrainArgs(num_steps=config.steps.train_steps)),
         eval_args=tfx.proto.EvalArgs(num_steps=config.steps.eval_steps),
-        custom_config=config.trainer.to_dict(),
+        custom_config=dataclasses.replace(config.trainer, lineage=model_lineage).to_dict(),
     )
-    model_resolver = _baseline_resolver(trainer.outputs["model"], for_kubeflow)
+    model_resolver = _baseline_resolver(trainer.outputs["model"], for_kubeflow, model_lineage)
     evaluator = tfx.components.Evaluator(
         examples=examples,
         model=trainer.outputs["model"],

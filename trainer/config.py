@@ -135,6 +135,9 @@ class TrainerConfig(TransformConfig):
                                help="tf.distribute strategy for the Trainer (default: %(default)s)")
     #: Hash of every module run_fn imports (see pipeline/cache_keys.py); ``code_version`` covers Transform's.
     training_code_version: str = ""
+    #: Task + class names + data source: a blessed model is a baseline only for models of the same lineage
+    #: (components/baseline_resolver.py); set by the pipeline.
+    lineage: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
