@@ -15,8 +15,10 @@ from typing import List, Optional
 import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 
 from components.anomaly_gate.component import AnomalyGate
+from components.atomic_pusher.executor import Executor as AtomicPusherExecutor
 from components.baseline_resolver import LatestBlessedBaselineStrategy
 from components.image_validator.component import ImageValidator
 from components.image_validator.executor import ValidationConfig
@@ -168,6 +170,8 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
+        # A version folder appears complete or not at all, and a model is published once.
+        custom_executor_spec=executor_spec.ExecutorClassSpec(AtomicPusherExecutor),
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=_absolute(config.serving_model_dir))
         ),
