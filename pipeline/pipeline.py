@@ -19,6 +19,7 @@ from tfx.dsl.components.base import executor_spec
 
 from components.anomaly_gate.component import AnomalyGate
 from components.atomic_pusher.executor import Executor as AtomicPusherExecutor
+from components.checked_evaluator.executor import Executor as CheckedEvaluatorExecutor
 from components.baseline_resolver import LatestBlessedBaselineStrategy
 from components.image_validator.component import ImageValidator
 from components.image_validator.executor import ValidationConfig
@@ -167,6 +168,8 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         baseline_model=model_resolver.outputs["model"],
         eval_config=runtime.get("eval-config", eval_config(config)),
     )
+    # TFX's Evaluator, refusing an eval-config (a runtime parameter on Kubeflow) that has no blessing threshold.
+    evaluator.executor_spec = executor_spec.BeamExecutorSpec(CheckedEvaluatorExecutor)
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],

@@ -333,7 +333,11 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
         sections.append(_table(["metric", "value"], [(k, f"{v:.4f}") for k, v in sorted(metrics.items())],
                                cls="metrics"))
         blessed = evaluator.get("blessing") and mlmd.custom_property(evaluator["blessing"][0], "blessed")
-        sections.append(f'<p class="{"good" if blessed else "bad"}">{"BLESSED" if blessed else "NOT blessed"}</p>')
+        verdict = "BLESSED" if blessed else "NOT blessed"
+        if not blessed:
+            failed = run_summary.read_failed_checks(evaluator["evaluation"][0].uri, None)
+            verdict += (" — " + "; ".join(failed)) if failed else ""
+        sections.append(f'<p class="{"good" if blessed else "bad"}" id=verdict>{_esc(verdict)}</p>')
     else:
         sections.append("<p class=muted>the Evaluator has not run in this run</p>")
 

@@ -45,6 +45,11 @@ def test_spec_parses_strictly_and_lists_every_component_with_the_image(tmp_path)
     for name, executor in executors.items():
         if "container" in executor:
             assert executor["container"]["command"] and executor["container"]["args"], name
+    # Our executors travel in the spec: the fail-closed Evaluator and the atomic, exactly-once Pusher.
+    text = json.dumps(job["pipelineSpec"]["deploymentSpec"])
+    for executor_class in ("components.checked_evaluator.executor.Executor",
+                           "components.atomic_pusher.executor.Executor"):
+        assert executor_class in text
     package = tmp_path / "spec.kfp.json"
     assert json.loads(package.read_text()) == job["pipelineSpec"]
     loaded = components.load_component_from_file(str(package))  # the KFP SDK accepts it

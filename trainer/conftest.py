@@ -46,7 +46,8 @@ def run_tft(tmp, config: TrainerConfig, raw, feature_spec):
 @pytest.fixture(scope="session")
 def transform_run(tmp_path_factory):
     """Classification: (config, transformed rows, TFTransformOutput) for sample_images()."""
-    config = TrainerConfig(image_size=IMAGE_SIZE, class_names=[n for n, _, _ in sample_images()])
+    # Non-ASCII class names with spaces: serving must return them unchanged.
+    config = TrainerConfig(image_size=IMAGE_SIZE, class_names=[f"{n} 帽子 été" for n, _, _ in sample_images()])
     raw = [{"image": data, "label": i} for i, (_, data, _) in enumerate(sample_images())]
     rows, output = run_tft(tmp_path_factory.mktemp("tft"), config, raw, {
         "image": tf.io.FixedLenFeature([], tf.string),

@@ -13,8 +13,9 @@ under a new version.  This executor:
   version, so a rerun after a crash pushes exactly once;
 * removes staging folders of interrupted pushes.
 
-Object stores (``gs://``, ``s3://``) have no atomic rename; there it falls back
-to TFX's own copy (``saved_model.pb`` last).
+Object stores (``gs://``, ``s3://``) have no atomic rename; there the version is
+copied in place with ``saved_model.pb`` last (as TFX does, so TF Serving waits
+for it), and the exactly-once check still holds.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Optional
 
 from absl import logging
 from tfx.components.pusher import executor as tfx_pusher
+from tfx.dsl.io import fileio
 from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
@@ -36,14 +38,18 @@ STAGING_PREFIX = ".staging-"
 PAUSE_ENV = "IMAGE_TFX_PUSH_PAUSE_SECONDS"
 
 
+def _is_object_store(path: str) -> bool:
+    return "://" in path
+
+
 def published_version(base_directory: str, model_uri: str) -> Optional[str]:
-    """The version directory that already holds the model from ``model_uri``, if any."""
-    if not os.path.isdir(base_directory):
+    """The version directory that already holds the model from ``model_uri``, if any (any file system)."""
+    if not fileio.isdir(base_directory):
         return None
-    for name in sorted(os.listdir(base_directory)):
+    for name in sorted(n.rstrip("/") for n in fileio.listdir(base_directory)):
         marker = os.path.join(base_directory, name, PUSHED_FROM)
-        if name.isdigit() and os.path.isfile(marker):
-            with open(marker, encoding="utf-8") as handle:
+        if name.isdigit() and fileio.exists(marker):
+            with fileio.open(marker, "r") as handle:
                 if handle.read().strip() == model_uri:
                     return name
     return None
@@ -63,7 +69,7 @@ class Executor(tfx_pusher.Executor):
         destination = pusher_pb2.PushDestination()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination)
         base = destination.filesystem.base_directory if destination.WhichOneof("destination") == "filesystem" else ""
-        if not base or "://" in base:
+        if not base:
             return super().Do(input_dict, output_dict, exec_properties)
         self._log_startup(input_dict, output_dict, exec_properties)
         model_push = artifact_utils.get_single_instance(output_dict[standard_component_specs.PUSHED_MODEL_KEY])
@@ -72,21 +78,40 @@ class Executor(tfx_pusher.Executor):
             return
         model_path = self.GetModelPath(input_dict)
         model_uri = artifact_utils.get_single_instance(input_dict[standard_component_specs.MODEL_KEY]).uri
-        os.makedirs(base, exist_ok=True)
-        remove_interrupted_pushes(base)
+        fileio.makedirs(base)
+        if not _is_object_store(base):
+            remove_interrupted_pushes(base)
         version = published_version(base, model_uri)
         if version is not None:
             logging.info("model %s is already published as version %s; not pushing it again", model_uri, version)
+        elif _is_object_store(base):
+            version = self._publish_in_place(model_path, model_uri, base)
         else:
             version = self._publish(model_path, model_uri, base)
         io_utils.copy_dir(model_path, model_push.uri)
         self._MarkPushed(model_push, pushed_destination=os.path.join(base, version), pushed_version=version)
 
     @staticmethod
-    def _publish(model_path: str, model_uri: str, base: str) -> str:
+    def _new_version(base: str) -> str:
         version = str(int(time.time()))
-        while os.path.exists(os.path.join(base, version)):  # two pushes in one second get distinct versions
+        while fileio.exists(os.path.join(base, version)):  # two pushes in one second get distinct versions
             version = str(int(version) + 1)
+        return version
+
+    @classmethod
+    def _publish_in_place(cls, model_path: str, model_uri: str, base: str) -> str:
+        """Object stores: files first, ``saved_model.pb`` last (what TF Serving waits for), then the origin."""
+        version = cls._new_version(base)
+        target = os.path.join(base, version)
+        io_utils.copy_dir(model_path, target, deny_regex_patterns=[r"saved_model\.pb"])
+        io_utils.copy_file(os.path.join(model_path, "saved_model.pb"), os.path.join(target, "saved_model.pb"))
+        with fileio.open(os.path.join(target, PUSHED_FROM), "w") as handle:
+            handle.write(model_uri + "\n")
+        return version
+
+    @classmethod
+    def _publish(cls, model_path: str, model_uri: str, base: str) -> str:
+        version = cls._new_version(base)
         staging = os.path.join(base, STAGING_PREFIX + version)
         shutil.copytree(model_path, staging)
         with open(os.path.join(staging, PUSHED_FROM), "w", encoding="utf-8") as handle:

@@ -60,3 +60,16 @@ def test_a_model_that_is_not_blessed_is_not_pushed(tmp_path):
     _push(tmp_path, model, blessing, pushed)
     assert not (tmp_path / "serving").exists() or os.listdir(tmp_path / "serving") == []
     assert pushed.get_int_custom_property("pushed") == 0
+
+
+def test_object_store_path_publishes_in_place_once(tmp_path, monkeypatch):
+    """gs:// and s3:// have no atomic rename: saved_model.pb is written last, and a model is published once."""
+    from components.atomic_pusher import executor as atomic
+
+    monkeypatch.setattr(atomic, "_is_object_store", lambda path: True)
+    model, blessing, pushed = _artifacts(tmp_path)
+    _push(tmp_path, model, blessing, pushed)
+    _push(tmp_path, model, blessing, _artifacts(tmp_path, name="again")[2])
+    (version,) = os.listdir(tmp_path / "serving")
+    assert (tmp_path / "serving" / version / "saved_model.pb").read_bytes() == b"graph"
+    assert (tmp_path / "serving" / version / PUSHED_FROM).read_text().strip() == model.uri
