@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from common.options import add_flags, from_args, option
 from pipeline import cache_keys
 from ingest.config import DataConfig
-from trainer.config import TASKS, TrainerConfig
+from trainer.config import BACKBONE_IMAGE_SIZE, TASKS, TrainerConfig
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 
@@ -228,7 +228,10 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
 
 def from_cli(args: argparse.Namespace) -> PipelineConfig:
     """Builds the config from parsed flags (see :func:`add_cli_flags`); task-dependent defaults filled in."""
-    return embedded_data_defaults(from_args(PipelineConfig, args, TASK_DEFAULTS[args.task]))
+    defaults = dict(TASK_DEFAULTS[args.task])
+    if args.backbone in BACKBONE_IMAGE_SIZE:  # pretrained backbones see images at the size they learnt on
+        defaults["image_size"] = BACKBONE_IMAGE_SIZE[args.backbone]
+    return embedded_data_defaults(from_args(PipelineConfig, args, defaults))
 
 
 def embedded_data_defaults(config: PipelineConfig) -> PipelineConfig:

@@ -4,6 +4,8 @@ Choices (``TrainerConfig.backbone``):
 
 * ``resnet`` — a small ResNet for small inputs (stride-1 stem, three stages),
   meant to train from scratch in minutes on a CPU.
+* ``squeezenet`` — SqueezeNet v1.1 (:mod:`trainer.squeezenet`), 0.7 M
+  parameters, with ``weights`` = the local Keras-1 ImageNet ``_notop`` .h5 file.
 * ``mobilenet_v2``, ``efficientnet_b0``, ``resnet50`` — Keras applications,
   with ``weights`` = ``"imagenet"`` (downloaded by Keras where the machine can
   reach the internet), a local weights file, or ``None``.
@@ -26,6 +28,7 @@ NORMALIZATION = {
     "mobilenet_v2": "tf",  # [-1, 1]
     "efficientnet_b0": "none",  # the Keras model rescales internally
     "resnet50": "caffe",  # BGR, ImageNet mean subtracted
+    "squeezenet": "caffe",
 }
 
 _IMAGENET_BGR_MEAN = (103.939, 116.779, 123.68)
@@ -117,6 +120,17 @@ def build_backbone(name: str, image_size: int, weights: Optional[str]) -> Tuple[
                              "applications backbone (mobilenet_v2, efficientnet_b0, resnet50) or no weights.")
         if weights:
             model.load_weights(weights)
+        return model, NORMALIZATION[name]
+    if name == "squeezenet":
+        from trainer import squeezenet
+
+        if weights == "imagenet":
+            raise ValueError("squeezenet has no download source: pass --weights with the path of "
+                             "squeezenet_v1.1_weights_tf_dim_ordering_tf_kernels_notop.h5 (keras-squeezenet), "
+                             "or no --weights to train from scratch.")
+        model = squeezenet.build_squeezenet(image_size)
+        if weights:
+            squeezenet.load_weights(model, weights)
         return model, NORMALIZATION[name]
     constructors = {
         "mobilenet_v2": keras.applications.MobileNetV2,

@@ -25,7 +25,9 @@ from common.labels import read_labels_file
 from common.options import option
 
 TASKS = ("classification", "segmentation")
-BACKBONES = ("resnet", "mobilenet_v2", "efficientnet_b0", "resnet50")
+BACKBONES = ("resnet", "squeezenet", "mobilenet_v2", "efficientnet_b0", "resnet50")
+#: Input size an ImageNet backbone was trained at: its default --image-size (the small ResNet: the task's).
+BACKBONE_IMAGE_SIZE = {"squeezenet": 227, "mobilenet_v2": 224, "efficientnet_b0": 224, "resnet50": 224}
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")
 
 C = TypeVar("C", bound="_DictConfig")
@@ -80,7 +82,9 @@ class TransformConfig(_DictConfig):
     mask_key: str = option(names.DEFAULT_MASK_KEY, group="data",
                            help="segmentation: mask feature name in TFRecords (default: %(default)s)")
     image_size: int = option(32, task_default=True, group="model",
-                             help="square model input size in pixels (default: 32 classification, 64 segmentation)")
+                             help="square model input size in pixels (default: the backbone's ImageNet size — "
+                                  "227 squeezenet, 224 mobilenet_v2/efficientnet_b0/resnet50 — or, for the small "
+                                  "resnet, 32 classification, 64 segmentation)")
     #: Hash of the code that runs inside the component; part of its configuration, so editing
     #: the code invalidates the TFX cache (function references alone would not).
     code_version: str = ""
