@@ -1,7 +1,7 @@
 """End-to-end benchmarks: cold run, cached rerun, peak memory, quality, transformed size.
 
     python benchmarks/run_benchmarks.py [classification] [segmentation] [corrupt] [cifar] [isbi]
-                                        [seeds-classification] [seeds-segmentation]
+                                        [seeds-classification] [seeds-segmentation] [transfer]
 
 ``seeds-*`` runs the embedded default five times, each fresh (new output
 folder) with ``--seed`` 0-4, and records every run's quality and blessing with
@@ -154,6 +154,70 @@ def run_case(name: str) -> dict:
 
 
 SEEDS = (0, 1, 2, 3, 4)
+SQUEEZENET_WEIGHTS = ROOT.parent / "shared" / "weights" / "squeezenet_v1.1_weights_tf_dim_ordering_tf_kernels_notop.h5"
+TRANSFER_VARIANTS = {
+    "head_only": ["--weights", str(SQUEEZENET_WEIGHTS), "--head-steps-fraction", "1.0"],
+    "fine_tuned": ["--weights", str(SQUEEZENET_WEIGHTS)],
+    "from_scratch": [],
+}
+
+
+def linear_probe(data_root: Path, classes, eval_split: str = "val") -> dict:
+    """Logistic regression on frozen SqueezeNet ImageNet features (global-average-pooled, 227 px, caffe)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import numpy as np
+    import tensorflow as tf
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from trainer import image_ops
+    from trainer.backbones import Normalize, build_backbone
+
+    started = time.monotonic()
+    backbone, mode = build_backbone("squeezenet", 227, str(SQUEEZENET_WEIGHTS))
+    normalize = Normalize(mode)
+
+    def features(split):
+        items = [(f, i) for i, c in enumerate(classes) for f in sorted((data_root / split / c).iterdir())]
+        batches = []
+        for k in range(0, len(items), 64):
+            images = tf.stack([image_ops.resize(image_ops.decode_image(tf.io.read_file(str(f))), 227)
+                               for f, _ in items[k:k + 64]])
+            batches.append(tf.reduce_mean(backbone(normalize(tf.cast(images, tf.float32))), axis=[1, 2]).numpy())
+        return np.concatenate(batches), np.array([i for _, i in items])
+
+    x_train, y_train = features("train")
+    x_eval, y_eval = features(eval_split)
+    scaler = StandardScaler().fit(x_train)
+    model = LogisticRegression(max_iter=2000).fit(scaler.transform(x_train), y_train)
+    accuracy = float((model.predict(scaler.transform(x_eval)) == y_eval).mean())
+    return {"sparse_categorical_accuracy": accuracy, "seconds": round(time.monotonic() - started, 1),
+            "train_examples": int(len(y_train)), "eval_examples": int(len(y_eval))}
+
+
+def run_transfer() -> dict:
+    """clothing3 (real photos, val/ as eval): linear probe, head only, fine-tuned and from scratch, SqueezeNet."""
+    data = SHARED / "clothing3"
+    results = {"linear_probe": linear_probe(data, ["hat", "pants", "shoes"])}
+    print(json.dumps({"linear_probe": results["linear_probe"]}), flush=True)
+    for name, extra in TRANSFER_VARIANTS.items():
+        with tempfile.TemporaryDirectory(prefix=f"bench-transfer-{name}-") as tmp:
+            seconds, peak_mb, summary = _run(["--data", str(data), "--backbone", "squeezenet", *extra],
+                                             os.path.join(tmp, "outputs"))
+        results[name] = {"sparse_categorical_accuracy": summary["metrics"].get("sparse_categorical_accuracy"),
+                         "blessed": summary["blessed"], "seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb),
+                         "trainer_seconds": next(c["wall_seconds"] for c in summary["components"]
+                                                 if c["node_id"] == "Trainer"),
+                         "examples": summary.get("examples", {})}
+        print(json.dumps({name: results[name]}), flush=True)
+    probe = results["linear_probe"]["sparse_categorical_accuracy"]
+    return {"case": "transfer", "data": "clothing3 (train/ fits, val/ is eval, test/ unused)",
+            "backbone": "squeezenet v1.1 at 227 px", **results,
+            "targets_met": {"fine_tuned_at_least_linear_probe":
+                            (results["fine_tuned"]["sparse_categorical_accuracy"] or 0) >= probe},
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def run_seeds(name: str) -> dict:
@@ -182,17 +246,22 @@ def run_seeds(name: str) -> dict:
 
 def main(argv):
     names = argv or ["classification", "segmentation", "seeds-classification", "seeds-segmentation"]
-    unknown = [n for n in names if n.removeprefix("seeds-") not in CASES]
+    unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n != "transfer"]
     if unknown:
         print(f"unknown case(s) {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
         return 2
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in names:
-        if name in ("cifar", "isbi") and not SHARED.is_dir():
+        if name in ("cifar", "isbi", "transfer") and not SHARED.is_dir():
             print(f"skipping {name}: {SHARED} not present")
             continue
         print(f"running {name} ...", flush=True)
-        results[name] = run_seeds(name.removeprefix("seeds-")) if name.startswith("seeds-") else run_case(name)
+        if name == "transfer":
+            results[name] = run_transfer()
+        elif name.startswith("seeds-"):
+            results[name] = run_seeds(name.removeprefix("seeds-"))
+        else:
+            results[name] = run_case(name)
         print(json.dumps(results[name], indent=1))
         RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
     return 0

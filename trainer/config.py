@@ -114,10 +114,12 @@ class TrainerConfig(TransformConfig):
     learning_rate: float = option(2e-3, task_default=True, group="model", help="default: 0.002")
     #: Second phase (backbone partly unfrozen) learning rate.
     fine_tune_learning_rate: float = 2e-4
-    #: Share of the backbone's layers, from the top, unfrozen in phase two.
-    fine_tune_fraction: float = 0.3
-    #: Share of the training steps spent with a frozen backbone (pretrained weights only).
-    head_steps_fraction: float = 0.5
+    fine_tune_fraction: float = option(0.3, group="model",
+                                       help="pretrained backbones: share of the backbone's layers, from the top, "
+                                            "unfrozen in the second phase (default: %(default)s; 0 = head only)")
+    head_steps_fraction: float = option(0.5, group="model",
+                                        help="pretrained backbones: share of the training steps spent with the "
+                                             "backbone frozen (default: %(default)s; 1 = head only)")
     early_stopping_patience: int = 4
     #: Share of the training split set aside (stratified, deterministic) to pick the best epoch; the eval
     #: split the Evaluator blesses on is never used for that.  Capped at --eval-steps batches.

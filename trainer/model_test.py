@@ -74,3 +74,8 @@ def test_set_trainable_unfreezes_top_layers_and_keeps_batchnorm_frozen():
     assert count == len(trainable) > 0
     assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in trainable)
     assert backbone.layers.index(trainable[0]) >= len(backbone.layers) // 2
+
+
+def test_head_only_plan_trains_every_step_with_the_backbone_frozen():
+    (head,) = plan_phases(TrainerConfig(head_steps_fraction=1.0), 120, pretrained=True)
+    assert head.name == "head" and head.steps == 120 and head.trainable_fraction == 0.0
