@@ -62,7 +62,8 @@ def _module_path(module: str, root: Path) -> Optional[Path]:
     return None
 
 
-def _imports(path: Path, module: str) -> Set[str]:
+def project_imports(path: Path, module: str) -> Set[str]:
+    """Project modules a file imports anywhere (function-level and relative imports included)."""
     found: Set[str] = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -92,7 +93,7 @@ def source_closure(module: str, root: Path = ROOT_DIR) -> Dict[str, Path]:
         seen[name] = path
         parts = name.split(".")
         pending.extend(".".join(parts[:i]) for i in range(1, len(parts)))  # parent packages run too
-        pending.extend(_imports(path, name))
+        pending.extend(project_imports(path, name))
     return seen
 
 

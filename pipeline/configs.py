@@ -240,9 +240,3 @@ def embedded_data_defaults(config: PipelineConfig) -> PipelineConfig:
     if config.data.path is None:
         config.trainer.augmentation.flip_left_right = False
     return config
-
-
-def parse_flags(argv: Optional[Sequence[str]], description: str) -> PipelineConfig:
-    parser = argparse.ArgumentParser(description=description)
-    add_cli_flags(parser)
-    return from_cli(parser.parse_args(argv))

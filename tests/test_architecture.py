@@ -3,11 +3,12 @@
 ARCHITECTURE.md explains the boundaries; these checks keep them from eroding.
 """
 
-import ast
 import re
 from pathlib import Path
 
 import pytest
+
+from pipeline.cache_keys import project_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("common", "ingest", "pipeline", "components", "trainer", "reporting", "runners")
@@ -37,29 +38,10 @@ def _product_modules():
     return modules
 
 
-def _imports(path, module_name):
-    """Project modules imported anywhere in the file (function-level imports included)."""
-    found = set()
-    is_package = path.name == "__init__.py"
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = module_name.split(".")
-                anchor = anchor if is_package else anchor[:-1]
-                anchor = anchor[:len(anchor) - node.level + 1]
-                base = ".".join(anchor + ([base] if base else []))
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
-    return {name for name in found if name.split(".")[0] in PACKAGES}
-
-
 @pytest.fixture(scope="module")
 def graph():
     modules = _product_modules()
-    return {name: {m for m in _imports(path, name) if m in modules and m != name}
+    return {name: {m for m in project_imports(path, name) if m in modules and m != name}
             for name, path in modules.items()}
 
 
