@@ -1,7 +1,7 @@
 """End-to-end benchmarks: cold run, cached rerun, peak memory, quality, transformed size.
 
     python benchmarks/run_benchmarks.py [classification] [segmentation] [corrupt] [cifar] [isbi]
-                                        [seeds-classification] [seeds-segmentation] [transfer]
+                                        [seeds-classification] [seeds-segmentation] [transfer] [throughput]
 
 ``seeds-*`` runs the embedded default five times, each fresh (new output
 folder) with ``--seed`` 0-4, and records every run's quality and blessing with
@@ -158,6 +158,7 @@ SQUEEZENET_WEIGHTS = ROOT.parent / "shared" / "weights" / "squeezenet_v1.1_weigh
 TRANSFER_VARIANTS = {
     "head_only": ["--weights", str(SQUEEZENET_WEIGHTS), "--head-steps-fraction", "1.0"],
     "fine_tuned": ["--weights", str(SQUEEZENET_WEIGHTS)],
+    "fine_tuned_crop": ["--weights", str(SQUEEZENET_WEIGHTS), "--resize", "crop"],
     "from_scratch": [],
 }
 
@@ -220,6 +221,65 @@ def run_transfer() -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
+def bare_training_speed(phases: dict, steps: int) -> dict:
+    """The model's own forward/backward rate: the same SqueezeNet phases fitted on one cached in-memory batch.
+
+    No file reading, parsing or augmentation: the ceiling the Trainer's input
+    pipeline is measured against.
+    """
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import numpy as np
+    import tensorflow as tf
+
+    from trainer.config import TrainerConfig
+    from trainer.run import TrainingSpeed, seed_everything, set_trainable
+    from trainer.tasks.registry import get_task
+
+    config = TrainerConfig(backbone="squeezenet", weights=str(SQUEEZENET_WEIGHTS), image_size=227,
+                           class_names=["hat", "pants", "shoes"])
+    seed_everything(0)  # the Trainer runs with deterministic ops too
+    task = get_task("classification")
+    model, backbone = task.build_model(config)
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.integers(0, 256, (config.batch_size, 227, 227, 3)).astype("float32"))
+    labels = tf.constant(rng.integers(0, 3, config.batch_size))
+    cached = tf.data.Dataset.from_tensors((images, labels)).repeat()
+    rates = {}
+    for name, fraction in phases.items():
+        set_trainable(backbone, fraction, keep_batchnorm_frozen=True)
+        task.compile(model, 1e-4, config)
+        speed = TrainingSpeed(config.batch_size)
+        model.fit(cached, steps_per_epoch=steps, epochs=1, callbacks=[speed], verbose=0)
+        rates[name] = speed.result()
+    return rates
+
+
+def run_throughput(steps: int = 80) -> dict:
+    """clothing3, SqueezeNet at 227: the Trainer's images/s (input pipeline included) beside the bare model's."""
+    data = SHARED / "clothing3"
+    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
+        seconds, peak_mb, summary = _run(["--data", str(data), "--backbone", "squeezenet", "--weights",
+                                          str(SQUEEZENET_WEIGHTS), "--train-steps", str(steps)],
+                                         os.path.join(tmp, "outputs"))
+        trainer = next(c for c in summary["components"] if c["node_id"] == "Trainer")
+        speed_file = os.path.join(trainer["outputs"]["model_run"][0], "training_speed.json")
+        with open(speed_file) as handle:
+            pipeline = json.load(handle)["phases"]
+        per_example, per_example_disk = _transformed_bytes(summary)
+    bare = bare_training_speed({"head": 0.0, "fine_tune": 0.3}, steps // 2)
+    ratios = {name: round(pipeline[name]["images_per_second"] / bare[name]["images_per_second"], 3)
+              for name in pipeline if name in bare}
+    return {"case": "throughput", "data": "clothing3", "backbone": "squeezenet v1.1 at 227 px, batch 32",
+            "train_steps": steps, "pipeline_images_per_second": pipeline, "bare_model_images_per_second": bare,
+            "pipeline_over_bare": ratios, "cold_seconds": round(seconds, 1), "peak_rss_mb": round(peak_mb),
+            "transformed_example_bytes": round(per_example),
+            "transformed_example_bytes_on_disk": round(per_example_disk),
+            "targets_met": {"input_pipeline_keeps_up": all(r >= 0.8 for r in ratios.values())},
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
 def run_seeds(name: str) -> dict:
     """Five fresh runs of an embedded default with different seeds: every one must bless."""
     case = CASES[name]
@@ -246,18 +306,20 @@ def run_seeds(name: str) -> dict:
 
 def main(argv):
     names = argv or ["classification", "segmentation", "seeds-classification", "seeds-segmentation"]
-    unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n != "transfer"]
+    unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n not in ("transfer", "throughput")]
     if unknown:
         print(f"unknown case(s) {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
         return 2
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in names:
-        if name in ("cifar", "isbi", "transfer") and not SHARED.is_dir():
+        if name in ("cifar", "isbi", "transfer", "throughput") and not SHARED.is_dir():
             print(f"skipping {name}: {SHARED} not present")
             continue
         print(f"running {name} ...", flush=True)
         if name == "transfer":
             results[name] = run_transfer()
+        elif name == "throughput":
+            results[name] = run_throughput()
         elif name.startswith("seeds-"):
             results[name] = run_seeds(name.removeprefix("seeds-"))
         else:

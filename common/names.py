@@ -62,6 +62,8 @@ LABELS_FILENAME = "labels.txt"
 TFRECORD_SUFFIX = ".tfrecord.gz"
 #: Written by the Trainer into its model_run artifact: train / validation example counts, steps, seed.
 TRAINING_SPLITS_FILENAME = "training_splits.json"
+#: Written by the Trainer into its model_run artifact: images per second of each training phase.
+TRAINING_SPEED_FILENAME = "training_speed.json"
 
 # --- pipeline node ids (read back from ML Metadata by reporting/) ------------------
 IMAGE_VALIDATOR = "ImageValidator"

@@ -33,6 +33,8 @@ class RunSummary:
     validation: Dict[str, object] = dataclasses.field(default_factory=dict)
     #: Examples per role: train (fitted), validation (carved from train, picks the epoch), eval (blessing).
     examples: Dict[str, int] = dataclasses.field(default_factory=dict)
+    #: Training images per second of each phase ("head", "fine_tune" or "train"), input waits included.
+    training_speed: Dict[str, float] = dataclasses.field(default_factory=dict)
     #: Each failed blessing check in words, e.g. "mean_iou 0.6300 < 0.7000" (empty when blessed).
     failed_checks: List[str] = dataclasses.field(default_factory=list)
     #: The model the candidate was compared with ("model 7: <uri>"), or None for a first model.
@@ -97,6 +99,7 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     if names.IMAGE_VALIDATOR in nodes:
         summary.validation = read_validation(nodes[names.IMAGE_VALIDATOR].outputs)
     summary.examples = read_example_counts(nodes, summary.validation)
+    summary.training_speed = read_training_speed(nodes)
     resolver = nodes.get(names.BASELINE_RESOLVER)
     baselines = resolver.outputs.get("model", []) if resolver else []
     if baselines:
@@ -122,6 +125,18 @@ def read_example_counts(nodes: Dict[str, mlmd.NodeRun], validation: Dict[str, ob
     if names.EVAL_SPLIT in good:
         counts["eval"] = int(good[names.EVAL_SPLIT])
     return counts
+
+
+def read_training_speed(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, float]:
+    """Images per second of each training phase, from the Trainer's model_run artifact (empty if absent)."""
+    trainer = nodes.get(names.TRAINER)
+    run_dir = trainer.uri("model_run") if trainer else None
+    path = os.path.join(run_dir, names.TRAINING_SPEED_FILENAME) if run_dir else None
+    if not (path and os.path.isfile(path)):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        phases = json.load(handle).get("phases", {})
+    return {name: p["images_per_second"] for name, p in phases.items() if p.get("images_per_second")}
 
 
 def read_failed_checks(evaluation_uri: str, baseline: Optional[str]) -> List[str]:
@@ -206,6 +221,9 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
                  "eval": "held out; the Evaluator blesses on it"}
         lines.append("Examples: " + ", ".join(f"{role} {summary.examples[role]} ({roles[role]})"
                                              for role in roles if role in summary.examples))
+    if summary.training_speed:
+        lines.append("Training speed: " + ", ".join(f"{phase} {rate:.0f} images/s"
+                                                    for phase, rate in summary.training_speed.items()))
     lines.append("")
     lines.append(f"Baseline: {summary.baseline or 'none (first model of this pipeline: absolute thresholds only)'}")
     if summary.blessed is None:

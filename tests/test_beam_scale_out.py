@@ -1,7 +1,6 @@
 """The data-heavy components on Beam's DirectRunner with 2 worker processes give what 1 gives."""
 
 import json
-import os
 
 import pytest
 import tensorflow_data_validation as tfdv

@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from google.protobuf import json_format
 from kfp import components
 from kfp.pipeline_spec import pipeline_spec_pb2

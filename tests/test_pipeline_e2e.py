@@ -20,6 +20,7 @@ from common import names
 from ingest import embedded as default_data
 from ingest.config import DataConfig
 from pipeline.configs import BlessingConfig, PipelineConfig, RunConfig, TrainingLength
+from reporting.run_summary import format_summary
 from runners import local as local_run
 from tests.browser import find_chromium, open_offline
 from trainer import image_ops
@@ -241,3 +242,15 @@ def test_a_new_learning_rate_retrains_without_re_transforming(cold_run):
     states = {c.node_id: c.state for c in local_run.run(changed).components}
     assert states["Transform"] == "CACHED" and states["ImageValidator"] == "CACHED"
     assert states["Trainer"] == "COMPLETE" and states["Evaluator"] == "COMPLETE"
+
+
+def test_summary_counts_examples_and_reports_training_speed(cold_run):
+    config, summary, _ = cold_run
+    assert summary.examples["train"] + summary.examples["validation"] == summary.validation["split_good"]["train"]
+    assert summary.examples["eval"] == summary.metrics["example_count"]
+    # One phase (no pretrained weights), timed over every step but the first (tracing).
+    assert list(summary.training_speed) == ["train"] and summary.training_speed["train"] > 0
+    run_dir = _component(summary, "Trainer").outputs["model_run"][0]
+    recorded = json.load(open(os.path.join(run_dir, "training_speed.json")))
+    assert recorded["phases"]["train"]["timed_steps"] == config.steps.train_steps - 1
+    assert "Training speed: train" in format_summary(summary, 1.0)

@@ -29,6 +29,11 @@ BACKBONES = ("resnet", "squeezenet", "mobilenet_v2", "efficientnet_b0", "resnet5
 #: Input size an ImageNet backbone was trained at: its default --image-size (the small ResNet: the task's).
 BACKBONE_IMAGE_SIZE = {"squeezenet": 227, "mobilenet_v2": 224, "efficientnet_b0": 224, "resnet50": 224}
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")
+#: How an image of any aspect ratio becomes the square model input (trainer/image_ops.py).
+#: ``squash``: the whole image, stretched: nothing is lost, shapes are distorted.
+#: ``crop``: the largest centred square, resized: shapes are kept, the ends of long images are lost
+#: (ImageNet's evaluation convention); training then augments with random resized crops.
+RESIZE_POLICIES = ("squash", "crop")
 
 C = TypeVar("C", bound="_DictConfig")
 
@@ -64,6 +69,9 @@ class AugmentationConfig(_DictConfig):
                                    help="no horizontal flips (e.g. for digits or text)")
     #: Pad by this fraction of the image size, then crop back at a random offset.
     crop_pad_fraction: float = 0.1
+    #: ``--resize crop``: random resized crops cover at least this share of the stored (centre-cropped)
+    #: image, with an aspect ratio in [3/4, 4/3]; they replace pad-and-crop.
+    min_crop_area: float = 0.5
     #: Max random brightness delta, in [0, 1] image units.
     brightness: float = 0.1
     #: Max relative contrast change (0.1 -> factor in [0.9, 1.1]).
@@ -85,6 +93,10 @@ class TransformConfig(_DictConfig):
                              help="square model input size in pixels (default: the backbone's ImageNet size — "
                                   "227 squeezenet, 224 mobilenet_v2/efficientnet_b0/resnet50 — or, for the small "
                                   "resnet, 32 classification, 64 segmentation)")
+    resize_policy: str = option("squash", flag="--resize", choices=RESIZE_POLICIES, group="model",
+                                help="how photos of any shape become square: 'squash' stretches the whole image, "
+                                     "'crop' keeps the largest centred square (classification only; "
+                                     "default: %(default)s)")
     #: Hash of the code that runs inside the component; part of its configuration, so editing
     #: the code invalidates the TFX cache (function references alone would not).
     code_version: str = ""
@@ -94,6 +106,11 @@ class TransformConfig(_DictConfig):
             raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
         if self.image_size < 8:
             raise ValueError(f"image_size must be at least 8 pixels, got {self.image_size}")
+        if self.resize_policy not in RESIZE_POLICIES:
+            raise ValueError(f"resize_policy must be one of {RESIZE_POLICIES}, got {self.resize_policy!r}")
+        if self.task == "segmentation" and self.resize_policy != "squash":
+            raise ValueError("--resize crop is for classification only: segmentation predicts a class for every "
+                             "pixel of the image, so it must see all of it; use --resize squash")
 
 
 @dataclasses.dataclass
@@ -121,6 +138,10 @@ class TrainerConfig(TransformConfig):
                                         help="pretrained backbones: share of the training steps spent with the "
                                              "backbone frozen (default: %(default)s; 1 = head only)")
     early_stopping_patience: int = 4
+    input_cache_mb: int = option(1024, group="model",
+                                 help="keep the training examples in memory after the first epoch when their "
+                                      "pixels fit this many MiB, so later epochs skip reading and parsing "
+                                      "(default: %(default)s; 0 = always stream from disk)")
     #: Share of the training split set aside (stratified, deterministic) to pick the best epoch; the eval
     #: split the Evaluator blesses on is never used for that.  Capped at --eval-steps batches.
     validation_fraction: float = 0.1

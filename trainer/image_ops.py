@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from trainer.config import RESIZE_POLICIES
+
 
 def decode_image(encoded: tf.Tensor, channels: int = 3) -> tf.Tensor:
     """Decodes one JPEG/PNG/GIF/BMP to uint8 ``[h, w, channels]``.
@@ -28,12 +30,28 @@ def decode_image(encoded: tf.Tensor, channels: int = 3) -> tf.Tensor:
     return image
 
 
-def resize(image: tf.Tensor, size: int, method: str = "bilinear") -> tf.Tensor:
-    """Resizes ``[h, w, c]`` to ``[size, size, c]``, keeping the input dtype.
+def center_square(image: tf.Tensor) -> tf.Tensor:
+    """The largest centred ``[m, m, c]`` square of ``[h, w, c]``, ``m = min(h, w)``.
+
+    Cropping before resizing is the same as resizing the shorter side to the
+    target then centre-cropping, but resizes fewer pixels.
+    """
+    shape = tf.shape(image)
+    height, width = shape[0], shape[1]
+    side = tf.minimum(height, width)
+    return tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
+
+
+def resize(image: tf.Tensor, size: int, method: str = "bilinear", policy: str = "squash") -> tf.Tensor:
+    """Resizes ``[h, w, c]`` to ``[size, size, c]`` under ``policy``, keeping the input dtype.
 
     ``bilinear`` (antialiased) for images; ``nearest`` for label masks, whose
     class ids must never be interpolated.
     """
+    if policy not in RESIZE_POLICIES:
+        raise ValueError(f"resize policy must be one of {RESIZE_POLICIES}, got {policy!r}")
+    if policy == "crop":
+        image = center_square(image)
     dtype = image.dtype
     if method == "nearest":
         resized = tf.image.resize(image, [size, size], method="nearest")
@@ -42,10 +60,11 @@ def resize(image: tf.Tensor, size: int, method: str = "bilinear") -> tf.Tensor:
     return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), dtype)
 
 
-def decode_and_resize(encoded_batch: tf.Tensor, size: int, channels: int = 3, method: str = "bilinear") -> tf.Tensor:
+def decode_and_resize(encoded_batch: tf.Tensor, size: int, channels: int = 3, method: str = "bilinear",
+                      policy: str = "squash") -> tf.Tensor:
     """Batch version: ``[N]`` encoded strings -> uint8 ``[N, size, size, channels]``."""
     return tf.map_fn(
-        lambda encoded: resize(decode_image(encoded, channels), size, method),
+        lambda encoded: resize(decode_image(encoded, channels), size, method, policy),
         encoded_batch,
         fn_output_signature=tf.TensorSpec([size, size, channels], tf.uint8),
     )

@@ -22,6 +22,12 @@ from trainer.validation_split import ValidationPlan, example_keys
 TRAIN, VALIDATION = "train", "validation"
 
 
+def fits_in_memory(config: TrainerConfig, examples: int) -> bool:
+    """Whether ``examples`` transformed examples fit ``--input-cache-mb`` (uint8 pixels, plus masks)."""
+    planes = 4 if config.task == "segmentation" else 3
+    return examples * config.image_size ** 2 * planes <= config.input_cache_mb * 2 ** 20
+
+
 def make_dataset(
     file_pattern: List[str],
     data_accessor,
@@ -32,18 +38,24 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """``(float32 images [B, S, S, 3] in [0, 255], task targets)`` batches.
 
-    ``train``: shuffled (seeded), repeated forever, augmented per example with
-    seeds (``--seed``, position in the stream).  ``validation``: one pass, in
-    file order, no augmentation.
+    ``train``: shuffled (seeded), repeated forever, augmented per batch with
+    seeds (``--seed``, the batch's position in the stream).  ``validation``: one
+    pass, in file order, no augmentation.
+
+    Examples on this side of the plan are kept in memory after the first pass
+    when they fit ``--input-cache-mb`` (validation always: it is capped at
+    ``--eval-steps`` batches), so later epochs skip reading, parsing and
+    filtering the whole training split; larger sets stream from disk.
     """
     if role not in (TRAIN, VALIDATION):
         raise ValueError(f"role must be {TRAIN!r} or {VALIDATION!r}, got {role!r}")
     training = role == TRAIN
     task = get_task(config.task)
+    cached = not training or fits_in_memory(config, plan.train_count)
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=config.batch_size, shuffle=training, shuffle_seed=config.seed,
-                                       num_epochs=None if training else 1),
+        tfxio.TensorFlowDatasetOptions(batch_size=config.batch_size, shuffle=training and not cached,
+                                       shuffle_seed=config.seed, num_epochs=None if training and not cached else 1),
         tf_transform_output.transformed_metadata.schema,
     )
     table = plan.lookup_table()
@@ -53,7 +65,13 @@ def make_dataset(
         key = example_keys(tf.reshape(example[names.TRANSFORMED_IMAGE_KEY], [1]))[0]
         return tf.equal(table.lookup(key), wanted)
 
-    dataset = dataset.unbatch().filter(on_this_side).batch(config.batch_size)
+    dataset = dataset.unbatch().filter(on_this_side)
+    if cached:
+        dataset = dataset.cache()
+        if training:
+            dataset = dataset.shuffle(max(plan.train_count, 1), seed=config.seed,
+                                      reshuffle_each_iteration=True).repeat()
+    dataset = dataset.batch(config.batch_size)
 
     def to_images(batch):
         pixels = image_ops.bytes_to_pixels(batch[names.TRANSFORMED_IMAGE_KEY], config.image_size)
@@ -61,11 +79,7 @@ def make_dataset(
 
     dataset = dataset.map(to_images, num_parallel_calls=tf.data.AUTOTUNE)
     if training and config.augmentation.enabled:
-        dataset = (
-            dataset.unbatch()
-            .enumerate()
-            .map(lambda index, pair: task.augment(pair[0], pair[1], config, seed=tf.stack(
+        dataset = dataset.enumerate().map(
+            lambda index, pair: task.augment(pair[0], pair[1], config, seed=tf.stack(
                 [tf.constant(config.seed, tf.int64), index])), num_parallel_calls=tf.data.AUTOTUNE)
-            .batch(config.batch_size)
-        )
     return dataset.prefetch(tf.data.AUTOTUNE)

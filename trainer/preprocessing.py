@@ -18,14 +18,14 @@ from trainer.tasks.registry import get_task
 
 
 def preprocessing_fn(inputs: Dict[str, Any], custom_config: Dict[str, Any]) -> Dict[str, tf.Tensor]:
-    """Decodes, converts to RGB and resizes each image (bilinear); the task adds its target.
+    """Decodes, converts to RGB and resizes each image (``--resize`` policy, bilinear); the task adds its target.
 
     Targets are optional so that the serving path (raw bytes only) can run the
     same graph: TFT prunes outputs whose inputs are absent.
     """
     config = TransformConfig.from_dict(custom_config)
     encoded = image_ops.dense_1d(inputs[config.image_key])
-    images = image_ops.decode_and_resize(encoded, config.image_size)
+    images = image_ops.decode_and_resize(encoded, config.image_size, policy=config.resize_policy)
     outputs = {names.TRANSFORMED_IMAGE_KEY: image_ops.pixels_to_bytes(images)}
     outputs.update(get_task(config.task).transform_targets(inputs, config))
     return outputs

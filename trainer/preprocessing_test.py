@@ -44,3 +44,27 @@ def test_dense_1d_accepts_sparse_and_rank2():
     sparse = tf.sparse.SparseTensor(indices=[[0, 0], [2, 0]], values=[b"a", b"c"], dense_shape=[3, 1])
     assert image_ops.dense_1d(sparse).numpy().tolist() == [b"a", b"", b"c"]
     assert image_ops.dense_1d(tf.constant([[b"x"], [b"y"]])).numpy().tolist() == [b"x", b"y"]
+
+
+def test_crop_policy_keeps_the_centred_square_squash_the_whole_image():
+    # Three 20-px vertical bands, red | green | blue, on a 60x20 image.
+    bands = np.zeros((20, 60, 3), np.uint8)
+    for band in range(3):
+        bands[:, 20 * band:20 * (band + 1), band] = 255
+    crop = image_ops.resize(tf.constant(bands), 10, policy="crop").numpy()
+    assert (crop[..., 1] == 255).all() and (crop[..., [0, 2]] == 0).all()  # only the centre band
+    squash = image_ops.resize(tf.constant(bands), 12, policy="squash").numpy()
+    assert squash[:, 0, 0].min() == 255 and squash[:, -1, 2].min() == 255  # both ends kept
+    tall = image_ops.resize(tf.constant(bands.transpose(1, 0, 2)), 10, policy="crop").numpy()
+    assert (tall[..., 1] == 255).all()
+
+
+def test_segmentation_refuses_crop_policy():
+    import pytest
+
+    from trainer.config import TransformConfig
+
+    with pytest.raises(ValueError, match="segmentation"):
+        TransformConfig(task="segmentation", resize_policy="crop")
+    with pytest.raises(ValueError, match="resize_policy"):
+        TransformConfig(resize_policy="stretch")

@@ -13,7 +13,8 @@ import dataclasses
 import json
 import math
 import os
-from typing import List
+import time
+from typing import Dict, List
 
 import tensorflow_transform as tft
 from absl import logging
@@ -90,6 +91,35 @@ class StopAfterSteps(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class TrainingSpeed(keras.callbacks.Callback):
+    """Training images per second: the time inside training steps, input waits included, validation not.
+
+    The first step of a phase is left out (it traces and compiles the step
+    function), so the figure is the steady rate a longer run would see.
+    """
+
+    def __init__(self, batch_size: int):
+        super().__init__()
+        self.batch_size = batch_size
+        self.steps = 0
+        self.seconds = 0.0
+        self._started = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        elapsed = time.perf_counter() - self._started
+        self.steps += 1
+        if self.steps > 1:
+            self.seconds += elapsed
+
+    def result(self) -> Dict[str, float]:
+        timed = max(self.steps - 1, 0)
+        return {"steps": self.steps, "timed_steps": timed, "seconds": round(self.seconds, 3),
+                "images_per_second": round(timed * self.batch_size / self.seconds, 1) if self.seconds else None}
+
+
 def seed_everything(seed: int) -> None:
     """Python, NumPy and TensorFlow seeds, and deterministic TensorFlow ops where TensorFlow offers them."""
     keras.utils.set_random_seed(seed)
@@ -124,6 +154,7 @@ def run_fn(fn_args) -> None:
     with strategy.scope():
         model, backbone = task.build_model(config)
     pretrained = resolve_weights(config.weights) is not None
+    speeds = {}
     for phase in plan_phases(config, fn_args.train_steps, pretrained):
         with strategy.scope():
             trainable = set_trainable(backbone, phase.trainable_fraction, keep_batchnorm_frozen=pretrained)
@@ -133,6 +164,7 @@ def run_fn(fn_args) -> None:
         logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable, %d replica(s)",
                      phase.name, phase.steps, epochs, phase.learning_rate, trainable, len(backbone.layers),
                      strategy.num_replicas_in_sync)
+        speed = TrainingSpeed(config.batch_size)
         model.fit(
             train_ds,
             steps_per_epoch=steps_per_epoch,
@@ -140,16 +172,22 @@ def run_fn(fn_args) -> None:
             validation_data=validation_ds if plan.validation_count else None,
             callbacks=[
                 StopAfterSteps(phase.steps),
+                speed,
                 *([keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience,
                                                  restore_best_weights=True)] if plan.validation_count else []),
                 keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
             ],
             verbose=2,
         )
+        speeds[phase.name] = speed.result()
+        logging.info("phase %s: %s training images/s", phase.name, speeds[phase.name]["images_per_second"])
+    _write_json(os.path.join(fn_args.model_run_dir, names.TRAINING_SPEED_FILENAME),
+                {"batch_size": config.batch_size, "image_size": config.image_size, "phases": speeds},
+                sort_keys=False)  # phases in training order
     signatures.export_model(model, tf_transform_output, config, fn_args.serving_model_dir)
 
 
-def _write_json(path: str, values: dict) -> None:
+def _write_json(path: str, values: dict, sort_keys: bool = True) -> None:
     tf.io.gfile.makedirs(os.path.dirname(path))
     with tf.io.gfile.GFile(path, "w") as handle:
-        handle.write(json.dumps(values, indent=1, sort_keys=True))
+        handle.write(json.dumps(values, indent=1, sort_keys=sort_keys))

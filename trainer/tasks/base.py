@@ -29,8 +29,8 @@ class Task:
     #: Transformed feature the validation split is stratified by (None: no strata).
     stratum_key = None
 
-    def augment(self, image, target, config: TrainerConfig, seed):
-        """Per-example training augmentation of (float image, target); ``seed`` is a ``[2]`` int tensor."""
+    def augment(self, images, targets, config: TrainerConfig, seed):
+        """Training augmentation of a batch (float images, targets); ``seed`` is a ``[2]`` int tensor."""
         raise NotImplementedError
 
     def build_model(self, config: TrainerConfig):

@@ -25,8 +25,9 @@ class Classification(Task):
     def parse_targets(self, batch: Dict, config: TrainerConfig):
         return tf.reshape(batch[names.TRANSFORMED_LABEL_KEY], [-1])
 
-    def augment(self, image, target, config: TrainerConfig, seed):
-        return augmentation.augment(image, config.augmentation, seed=seed)[0], target
+    def augment(self, images, targets, config: TrainerConfig, seed):
+        return augmentation.augment(images, config.augmentation, seed=seed,
+                                    random_resized_crop=config.resize_policy == "crop")[0], targets
 
     def build_model(self, config: TrainerConfig):
         return build_classifier(config)

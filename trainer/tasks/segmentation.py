@@ -28,8 +28,8 @@ class Segmentation(Task):
     def parse_targets(self, batch: Dict, config: TrainerConfig):
         return image_ops.bytes_to_pixels(batch[names.TRANSFORMED_MASK_KEY], config.image_size, channels=1)
 
-    def augment(self, image, target, config: TrainerConfig, seed):
-        return augmentation.augment(image, config.augmentation, mask=target, seed=seed)
+    def augment(self, images, targets, config: TrainerConfig, seed):
+        return augmentation.augment(images, config.augmentation, masks=targets, seed=seed)
 
     def build_model(self, config: TrainerConfig):
         return build_unet(config)
