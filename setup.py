@@ -24,5 +24,8 @@ setup(
         "tf-keras==2.16.0",
         "pillow",
         "scikit-learn",
+        "witwidget==1.8.1",
+        "cleanlab==2.9.0",
+        "imagehash==4.3.2",
     ],
 )

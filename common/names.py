@@ -51,6 +51,10 @@ RAW_BYTES_SIGNATURE = "serving_default"
 EXAMPLES_SIGNATURE = "serving_examples"
 #: Segmentation: examples with masks in, predicted and true class ids out (TFMA's IoU).
 EVALUATION_SIGNATURE = "evaluation"
+#: Classification: ``image_bytes`` in; ``embedding`` (the pooled backbone features) and ``probabilities`` out.
+#: Read by the LabelInspector (out-of-sample probabilities for confident learning) and by users for search.
+EMBEDDINGS_SIGNATURE = "serving_embeddings"
+EMBEDDING_KEY = "embedding"
 #: Outputs of the evaluation signature, read by components/iou_metric.py.
 PREDICTED_MASK_KEY = "predicted_mask"
 LABEL_MASK_KEY = "label_mask"
@@ -66,6 +70,7 @@ TRAINING_SPLITS_FILENAME = "training_splits.json"
 TRAINING_SPEED_FILENAME = "training_speed.json"
 
 # --- pipeline node ids (read back from ML Metadata by reporting/) ------------------
+LABEL_INSPECTOR = "LabelInspector"
 IMAGE_VALIDATOR = "ImageValidator"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "SchemaGen"

@@ -47,6 +47,7 @@ PROJECT_PACKAGES = ("common", "ingest", "pipeline", "components", "trainer", "re
 ENTRY_MODULES = {
     "ImageValidator": "components.image_validator.executor",
     "AnomalyGate": "components.anomaly_gate.executor",
+    "LabelInspector": "components.label_inspector.executor",
     "Transform": "trainer.preprocessing",
     "Trainer": "trainer.run",
     "Evaluator": "components.iou_metric",

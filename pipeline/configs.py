@@ -46,6 +46,7 @@ TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
 }
 BEAM_HEAVY_COMPONENTS = ("ImageValidator", "StatisticsGen", "Transform", "Evaluator")
 BLOCK_POLICIES = ("model-features", "all", "none")
+LABEL_ISSUE_ACTIONS = ("warn", "stop")
 #: Flag groups, in the order ``--help`` lists them.
 FLAG_GROUPS = ("data", "image validation", "model", "blessing", "output", "scale-out")
 
@@ -85,6 +86,13 @@ class DataQualityConfig:
     block_anomalies: str = option("model-features", choices=BLOCK_POLICIES, group="image validation",
                                   help="which TFDV anomalies stop the run before Transform: those in the "
                                        "image/label/mask (default), all, or none (reported only)")
+    label_issues: str = option("warn", choices=LABEL_ISSUE_ACTIONS, group="image validation",
+                               help="classification: suspected label errors (confident learning on out-of-sample "
+                                    "probabilities, written to label_issues.csv) only warn (default), or stop "
+                                    "the run before pushing when they exceed --max-label-issue-share")
+    max_label_issue_share: float = option(0.05, group="image validation",
+                                          help="with --label-issues stop: largest share of suspected label errors "
+                                               "let through (default: %(default)s)")
     drift_threshold: float = option(0.1, group="image validation",
                                     help="distance (L-inf / JS divergence) above which the report flags drift or "
                                          "skew (default: %(default)s)")

@@ -20,9 +20,12 @@ from tfx.dsl.components.base import executor_spec
 from components.anomaly_gate.component import AnomalyGate
 from components.atomic_pusher.executor import Executor as AtomicPusherExecutor
 from components.checked_evaluator.executor import Executor as CheckedEvaluatorExecutor
+from components.id_free_schema.executor import Executor as IdFreeSchemaGenExecutor
 from components.baseline_resolver import LatestBlessedBaselineStrategy
 from components.image_validator.component import ImageValidator
 from components.image_validator.executor import ValidationConfig
+from components.label_inspector.component import LabelInspector
+from components.label_inspector.executor import InspectionConfig
 from common import names
 from ingest.source import DataSource
 from pipeline import cache_keys
@@ -71,6 +74,16 @@ def validation_config(config: PipelineConfig) -> ValidationConfig:
         max_aspect_ratio=quality.max_aspect_ratio,
         max_bad_fraction=quality.max_bad_fraction,
         code_version=config.code_versions["ImageValidator"],
+    )
+
+
+def inspection_config(config: PipelineConfig) -> InspectionConfig:
+    """What the LabelInspector reads and decides (classification only)."""
+    trainer, quality = config.trainer, config.quality
+    return InspectionConfig(
+        image_key=trainer.image_key, label_key=trainer.label_key, class_names=list(trainer.class_names),
+        action=quality.label_issues, max_share=quality.max_label_issue_share, seed=trainer.seed,
+        code_version=config.code_versions["LabelInspector"],
     )
 
 
@@ -131,6 +144,8 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
     else:
         schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
+        # TFX's inference, without enumerating file names (or other per-example ids) as a value domain.
+        schema_gen.executor_spec = executor_spec.ExecutorClassSpec(IdFreeSchemaGenExecutor)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
@@ -180,7 +195,15 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         ),
     )
     components = [example_gen, image_validator, statistics_gen, schema_gen, example_validator, anomaly_gate,
-                  transform, trainer, model_resolver, evaluator, pusher]
+                  transform, trainer]
+    if config.task == "classification":
+        # Suspected label errors, from out-of-sample probabilities on the trained model's embeddings;
+        # the Pusher waits for it so that --label-issues stop keeps a model off the serving path.
+        label_inspector = LabelInspector(examples=examples, model=trainer.outputs["model"],
+                                         config=inspection_config(config))
+        pusher.add_upstream_node(label_inspector)
+        components.append(label_inspector)
+    components += [model_resolver, evaluator, pusher]
     for component in components:
         extra = config.run.component_beam_args.get(component.id)
         if extra:

@@ -6,6 +6,8 @@ training data — the no-skew tests check it.
 
 * ``serving_default`` — ``image_bytes``: a batch of encoded images.
 * ``serving_examples`` — ``examples``: serialized tf.Examples (TF Serving, TFMA for classification).
+* ``serving_embeddings`` (classification) — ``image_bytes`` in; the pooled
+  backbone features (``embedding``) and ``probabilities`` out.
 * ``evaluation`` (segmentation) — examples with their masks; returns predicted
   and true class ids on the same grid for the IoU metric in TFMA.
 """
@@ -60,6 +62,17 @@ def make_signatures(
         names.RAW_BYTES_SIGNATURE: serve_image_bytes.get_concrete_function(),
         names.EXAMPLES_SIGNATURE: serve_tf_examples.get_concrete_function(),
     }
+    if task.embedding_layer:
+        model.embedding_model = keras.Model(model.inputs, [model.get_layer(task.embedding_layer).output, model.output])
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+        def serve_embeddings(image_bytes):
+            transformed = model.tft_layer({config.image_key: _as_raw_feature(image_bytes, image_spec)})
+            pixels = image_ops.bytes_to_pixels(transformed[names.TRANSFORMED_IMAGE_KEY], config.image_size)
+            embedding, probabilities = model.embedding_model(tf.cast(pixels, tf.float32), training=False)
+            return {names.EMBEDDING_KEY: embedding, names.PROBABILITIES_KEY: probabilities}
+
+        signatures[names.EMBEDDINGS_SIGNATURE] = serve_embeddings.get_concrete_function()
     eval_keys = task.evaluation_raw_keys(config)
     if eval_keys:
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])

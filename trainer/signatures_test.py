@@ -51,3 +51,13 @@ def test_saved_model_reloads_with_keras(exported):
     reloaded = keras.models.load_model(export_dir)
     batch = np.random.RandomState(0).randint(0, 255, (2, IMAGE_SIZE, IMAGE_SIZE, 3)).astype("float32")
     np.testing.assert_allclose(reloaded(batch).numpy(), model(batch).numpy(), atol=1e-6)
+
+
+def test_embeddings_signature_returns_pooled_features_and_the_same_probabilities(exported):
+    config, _, model, loaded, _ = exported
+    images = tf.constant([data for _, data, _ in sample_images()])
+    embedded = loaded.signatures[names.EMBEDDINGS_SIGNATURE](image_bytes=images)
+    served = loaded.signatures[names.RAW_BYTES_SIGNATURE](image_bytes=images)
+    np.testing.assert_allclose(embedded[names.PROBABILITIES_KEY].numpy(), served["probabilities"].numpy(), atol=1e-6)
+    width = model.get_layer("pool").output.shape[-1]
+    assert embedded[names.EMBEDDING_KEY].shape == (len(sample_images()), width)

@@ -46,6 +46,10 @@ class ImageInfo:
     brightness: float = 0.0
     num_bytes: int = 0
     sha256: str = ""
+    #: 64-bit perceptual hashes (16 hex digits each): the DCT pHash and the gradient dHash. Near-identical
+    #: pictures are close in both; merely similar compositions (two pairs of jeans on a floor) only in pHash.
+    phash: str = ""
+    dhash: str = ""
     #: Segmentation: share of the mask's pixels labelled IGNORE_LABEL (left out of loss, IoU and counts).
     ignored_fraction: float = 0.0
     reason: Optional[str] = None
@@ -69,6 +73,45 @@ def _tf_decode(data: bytes) -> Optional[np.ndarray]:
         return tf.io.decode_image(data, channels=3, expand_animations=False).numpy()
     except (tf.errors.InvalidArgumentError, ValueError):
         return None
+
+
+def perceptual_hashes(image):
+    """(pHash, dHash) of a Pillow image (``imagehash``): both survive resizing, re-encoding and small edits."""
+    import imagehash
+
+    gray = image.convert("L")
+    return str(imagehash.phash(gray)), str(imagehash.dhash(gray))
+
+
+def near_duplicate_pairs(hashes, max_distance: int, confirm=None):
+    """``(i, j, distance)`` for every pair of 64-bit hashes at most ``max_distance`` bits apart, i < j.
+
+    ``confirm``: a second hash per item that must be within ``max_distance`` too
+    (``distance`` is then the larger of the two).  Pigeonhole banding instead of
+    comparing every pair: two hashes within ``max_distance`` bits agree exactly
+    on at least one of ``max_distance + 1`` bands, so only hashes sharing a band
+    value are compared.
+    """
+    values = [int(h, 16) for h in hashes]
+    second = [int(h, 16) for h in confirm] if confirm is not None else None
+    bands = max_distance + 1
+    width = -(-64 // bands)
+    candidates = set()
+    for band in range(bands):
+        buckets = {}
+        for index, value in enumerate(values):
+            buckets.setdefault((value >> (band * width)) & ((1 << width) - 1), []).append(index)
+        for members in buckets.values():
+            if len(members) > 1:
+                candidates.update((a, b) for k, a in enumerate(members) for b in members[k + 1:])
+    pairs = []
+    for a, b in sorted(candidates):
+        distance = bin(values[a] ^ values[b]).count("1")
+        if second is not None:
+            distance = max(distance, bin(second[a] ^ second[b]).count("1"))
+        if distance <= max_distance:
+            pairs.append((a, b, distance))
+    return pairs
 
 
 def inspect_image(data: bytes, min_size: int, max_aspect_ratio: float,
@@ -100,6 +143,7 @@ def inspect_image(data: bytes, min_size: int, max_aspect_ratio: float,
             info.channels = len(image.getbands())
             info.brightness = float(np.asarray(image.convert("L"), np.float32).mean()) / 255.0
             reference = np.asarray(image.convert("RGB"), np.float32) if info.mode in _COMPARABLE_MODES else None
+            info.phash, info.dhash = perceptual_hashes(image)
     except UnidentifiedImageError:
         info.reason = UNDECODABLE
         return info

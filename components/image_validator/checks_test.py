@@ -107,3 +107,15 @@ def test_a_decoder_disagreement_is_quarantined(monkeypatch):
     monkeypatch.setattr(checks, "_tf_decode", lambda data: np.zeros((40, 60, 3), np.uint8))
     info = checks.inspect_image(_save(Image.fromarray(PIXELS), "PNG"), 8, 4.0)
     assert info.reason == checks.DECODERS_DIFFER and "mean difference" in info.detail
+
+
+def test_near_duplicate_search_finds_exactly_the_pairs_brute_force_finds():
+    rng = np.random.default_rng(0)
+    base = [int(v) for v in rng.integers(0, 2 ** 63, 40)]
+    # Variants a few bits away from some of the hashes.
+    hashes = base + [b ^ (1 << int(k)) ^ (1 << int(k + 9)) for b, k in zip(base[:10], rng.integers(0, 50, 10))]
+    texts = [f"{h:016x}" for h in hashes]
+    found = checks.near_duplicate_pairs(texts, 4)
+    brute = [(a, b, bin(hashes[a] ^ hashes[b]).count("1")) for a in range(len(hashes))
+             for b in range(a + 1, len(hashes)) if bin(hashes[a] ^ hashes[b]).count("1") <= 4]
+    assert found == brute and len(found) >= 10

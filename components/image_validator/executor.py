@@ -5,7 +5,10 @@ height, channels, format, brightness and a content hash; flag empty,
 undecodable, truncated, too small and extremely elongated images.
 Across examples (grouped by content hash): keep the first copy of an image
 and quarantine the others — as "exact duplicate" within a split, or as
-"leakage" when the copy sits in eval and the original in train.
+"leakage" when the copy sits in eval and the original in train.  Near-duplicates
+(perceptual hashes a few bits apart: the same picture re-encoded, resized or
+lightly edited) are kept but listed in the report, with a warning when a pair
+spans train and eval.
 
 Good examples keep their bytes unchanged in ``validated_examples``; bad ones go
 to ``quarantine`` with ``quarantine_reason``/``quarantine_detail`` features
@@ -55,6 +58,11 @@ class ValidationConfig:
     max_bad_fraction: float = 0.05
     #: A class with less than this share of the largest class's count is reported as imbalanced.
     imbalance_ratio: float = 0.2
+    #: Good images whose pHash and dHash both differ in at most this many of 64 bits are reported as
+    #: near-duplicates (kept: they are valid images; the report and a warning name them). -1: off.
+    near_duplicate_distance: int = 4
+    #: At most this many near-duplicate pairs are listed in the report (all are counted).
+    max_near_duplicates_listed: int = 200
     #: Hash of the validator's code (pipeline/cache_keys.py): a changed check reruns the validator.
     code_version: str = ""
 
@@ -152,6 +160,11 @@ def summarize(rows: List[Dict[str, Any]], config: ValidationConfig) -> Dict[str,
             warnings.append(f"class imbalance in {name}: class(es) {', '.join(rare)} have under "
                             f"{config.imbalance_ratio:.0%} of the largest class's {max(counts.values())} examples")
         s["reasons"], s["class_counts"] = dict(s["reasons"]), dict(counts)
+    near = near_duplicates(rows, config)
+    across = sum(1 for pair in near if pair["across_splits"])
+    if across:
+        warnings.append(f"{across} near-duplicate image pair(s) across train and eval (possible leakage): the "
+                        "eval score may be optimistic; see near_duplicates in the report")
     total = sum(s["input"] for s in splits.values())
     bad = sum(s["quarantined"] for s in splits.values())
     return {
@@ -159,9 +172,30 @@ def summarize(rows: List[Dict[str, Any]], config: ValidationConfig) -> Dict[str,
         "total": total, "good": total - bad, "quarantined": bad,
         "bad_fraction": bad / total if total else 0.0,
         "splits": splits, "warnings": warnings,
+        "near_duplicate_pairs": len(near), "near_duplicate_pairs_across_splits": across,
+        "near_duplicates": near[:config.max_near_duplicates_listed],
         "examples": sorted(({k: v for k, v in r.items() if k != "serialized"} for r in rows),
                            key=lambda r: (r["split"], r["filename"], r["index"])),
     }
+
+
+def near_duplicates(rows: List[Dict[str, Any]], config: ValidationConfig) -> List[Dict[str, Any]]:
+    """Pairs of good images with nearby perceptual hashes, across splits first, then closest first.
+
+    Exact copies are already quarantined (same bytes); these are the same
+    picture re-encoded, resized or slightly edited.
+    """
+    if config.near_duplicate_distance < 0:
+        return []
+    good = [r for r in rows if r["reason"] is None and r.get("phash") and r.get("dhash")]
+    pairs = []
+    for a, b, distance in checks.near_duplicate_pairs([r["phash"] for r in good], config.near_duplicate_distance,
+                                                      confirm=[r["dhash"] for r in good]):
+        first, second = sorted((good[a], good[b]), key=lambda r: (r["split"] != names.TRAIN_SPLIT, r["split"],
+                                                                    r["filename"]))
+        pairs.append({"a": f"{first['split']}/{first['filename']}", "b": f"{second['split']}/{second['filename']}",
+                      "distance": distance, "across_splits": first["split"] != second["split"]})
+    return sorted(pairs, key=lambda p: (not p["across_splits"], p["distance"], p["a"], p["b"]))
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):

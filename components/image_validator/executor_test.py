@@ -1,6 +1,7 @@
 """ImageValidator executor: Do() on real Examples artifacts in a temp dir, with real Beam."""
 
 import io
+import io
 import json
 import os
 
@@ -26,6 +27,19 @@ def _image(seed, size=(12, 12)):
     return _png(np.random.default_rng(seed).integers(0, 255, size + (3,), dtype=np.uint8))
 
 
+def _scene(size, fmt="PNG"):
+    """A smooth picture (shapes on a gradient), encoded at ``size``: resizing keeps its perceptual hash."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(np.tile(np.linspace(20, 220, 96, dtype=np.uint8), (96, 1))).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((10, 12, 50, 60), fill=(200, 40, 40))
+    draw.rectangle((55, 30, 90, 85), fill=(30, 30, 160))
+    buffer = io.BytesIO()
+    image.resize((size, size)).save(buffer, format=fmt, quality=80)
+    return buffer.getvalue()
+
+
 GOOD = _image(1)
 SPLITS = {
     "train": {
@@ -39,9 +53,11 @@ SPLITS = {
         "tiny.png": _image(4, (3, 3)),
         "long.png": _image(5, (8, 60)),
         "good_a_copy.png": GOOD,
+        "scene.png": _scene(96),
     },
     "eval": {
         "eval_good.png": _image(6),
+        "scene_resized.jpg": _scene(64, "JPEG"),
         "leak_of_a.png": GOOD,
     },
 }
@@ -119,9 +135,9 @@ def test_good_examples_pass_unchanged_and_counts_add_up(validated):
 def test_report_records_properties_and_counts(validated):
     outputs, _ = validated
     report = json.load(open(os.path.join(outputs["report"][0].uri, REPORT_FILENAME)))
-    assert report["total"] == 12 and report["quarantined"] == 7 and report["good"] == 5
-    assert report["splits"]["eval"] == {"input": 2, "good": 1, "quarantined": 1,
-                                        "reasons": {checks.LEAKAGE: 1}, "class_counts": {"0": 1}}
+    assert report["total"] == 14 and report["quarantined"] == 7 and report["good"] == 7
+    assert report["splits"]["eval"] == {"input": 3, "good": 2, "quarantined": 1,
+                                        "reasons": {checks.LEAKAGE: 1}, "class_counts": {"0": 1, "1": 1}}
     rows = {r["filename"]: r for r in report["examples"]}
     assert (rows["good_a.png"]["width"], rows["good_a.png"]["height"], rows["good_a.png"]["channels"]) == (12, 12, 3)
     assert rows["gray16.png"]["reason"] is None and rows["gray16.png"]["mode"].startswith("I")
@@ -134,6 +150,19 @@ def test_report_records_properties_and_counts(validated):
 def test_too_many_bad_examples_fail_after_writing_everything(tmp_path):
     outputs, error = _run(tmp_path, max_bad_fraction=0.1)
     assert isinstance(error, TooManyBadExamples)
-    assert "7 of 12 examples (58.3%) are bad" in str(error) and "raise --max-bad-fraction" in str(error)
+    assert "7 of 14 examples (50.0%) are bad" in str(error) and "raise --max-bad-fraction" in str(error)
     assert os.path.isfile(os.path.join(outputs["report"][0].uri, REPORT_FILENAME))
-    assert len(_read(outputs["validated_examples"][0], "train")) == 4
+    assert len(_read(outputs["validated_examples"][0], "train")) == 5
+
+
+def test_near_duplicates_are_kept_but_reported_across_splits_first(validated):
+    outputs, _ = validated
+    report = json.load(open(os.path.join(outputs["report"][0].uri, REPORT_FILENAME)))
+    pairs = report["near_duplicates"]
+    # The same picture resized and re-encoded as JPEG in eval: kept, listed first, and warned about.
+    assert pairs[0]["a"] == "train/scene.png" and pairs[0]["b"] == "eval/scene_resized.jpg"
+    assert pairs[0]["across_splits"] and pairs[0]["distance"] <= 4
+    assert report["near_duplicate_pairs_across_splits"] == 1
+    assert any("near-duplicate" in w and "leakage" in w for w in report["warnings"])
+    # Unrelated random images are never paired.
+    assert not any("good_b.png" in (p["a"], p["b"]) and "eval_good.png" in (p["a"], p["b"]) for p in pairs)

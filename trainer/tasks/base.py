@@ -28,6 +28,8 @@ class Task:
 
     #: Transformed feature the validation split is stratified by (None: no strata).
     stratum_key = None
+    #: Layer whose output the ``serving_embeddings`` signature returns (None: no such signature).
+    embedding_layer = None
 
     def augment(self, images, targets, config: TrainerConfig, seed):
         """Training augmentation of a batch (float images, targets); ``seed`` is a ``[2]`` int tensor."""

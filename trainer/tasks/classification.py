@@ -16,6 +16,7 @@ from trainer.tasks.base import Task
 class Classification(Task):
     name = "classification"
     stratum_key = names.TRANSFORMED_LABEL_KEY
+    embedding_layer = "pool"
 
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         if config.label_key not in inputs:

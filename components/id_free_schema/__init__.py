@@ -1,0 +1,1 @@
+"""SchemaGen executor whose inferred schema never enumerates per-example identifiers."""

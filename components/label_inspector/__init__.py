@@ -1,0 +1,1 @@
+"""LabelInspector: suspected label errors by confident learning on out-of-sample probabilities."""

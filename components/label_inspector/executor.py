@@ -1,0 +1,211 @@
+"""LabelInspector executor: confident learning (cleanlab) on out-of-sample predicted probabilities.
+
+Why out-of-sample: a model's probabilities on the very examples it was
+trained on agree with their labels, wrong ones included, so they cannot
+reveal a frog labelled "cat".  The trained model is used only as a feature
+extractor (its ``serving_embeddings`` signature, on the raw image bytes); a
+logistic regression on those embeddings is fitted K times, each time
+predicting the fold it did not see (stratified K-fold over every validated
+example, train and eval).  cleanlab then flags the examples whose given
+label the out-of-sample probabilities contradict and scores each one
+(1 - label quality, self-confidence): the higher, the more suspect.
+
+Outputs, in the ``LabelIssues`` artifact:
+
+* ``label_issues.csv`` — suspects only, highest score first: file, split,
+  given label, suggested label, score.
+* ``predictions.csv`` — every example: the model's own predicted class and
+  confidence, the out-of-sample suggestion and the score (the report's Facets
+  Dive shows them).
+* ``label_issues.json`` — counts and the decision.
+
+``action="stop"`` fails the run when the suspects exceed ``max_share`` of the
+examples; ``"warn"`` (default) only reports them.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import glob
+import json
+import logging
+import os
+from typing import Any, Dict, List, Tuple
+
+import numpy as np
+import tensorflow as tf
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+from tfx.utils import path_utils
+
+from common import names
+from components.label_inspector.spec import CONFIG_KEY, EXAMPLES_KEY, LABEL_ISSUES_KEY, MODEL_KEY
+
+ISSUES_FILENAME = "label_issues.csv"
+PREDICTIONS_FILENAME = "predictions.csv"
+SUMMARY_FILENAME = "label_issues.json"
+ACTIONS = ("warn", "stop")
+ISSUE_COLUMNS = ["file", "split", "given_label", "suggested_label", "score"]
+PREDICTION_COLUMNS = ["file", "split", "given_label", "predicted_label", "confidence", "suggested_label", "score",
+                      "suspect"]
+
+
+class LabelIssuesFound(RuntimeError):
+    """More suspected label errors than ``max_share`` with ``action="stop"``."""
+
+
+@dataclasses.dataclass
+class InspectionConfig:
+    """What the LabelInspector reads and decides; travels as JSON in the component's exec properties."""
+
+    image_key: str = names.DEFAULT_IMAGE_KEY
+    label_key: str = names.DEFAULT_LABEL_KEY
+    filename_key: str = names.FILENAME_KEY
+    class_names: List[str] = dataclasses.field(default_factory=list)
+    #: ``warn``: report only; ``stop``: fail the run when suspects exceed ``max_share``.
+    action: str = "warn"
+    max_share: float = 0.05
+    folds: int = 5
+    seed: int = 0
+    batch_size: int = 64
+    #: Hash of this component's code (see pipeline/cache_keys.py).
+    code_version: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"--label-issues must be one of {ACTIONS}, got {self.action!r}")
+        if not 0.0 <= self.max_share <= 1.0:
+            raise ValueError(f"--max-label-issue-share must be within [0, 1], got {self.max_share}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "InspectionConfig":
+        return cls(**json.loads(text))
+
+
+def read_examples(examples_uri: str, split: str, config: InspectionConfig) -> List[Tuple[str, bytes, int]]:
+    """(file name, encoded image, label) of every example of one split."""
+    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
+    rows = []
+    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+        features = tf.train.Example.FromString(record.numpy()).features.feature
+        filename = features[config.filename_key].bytes_list.value[0].decode("utf-8", "replace") \
+            if config.filename_key in features and features[config.filename_key].bytes_list.value else ""
+        labels = features[config.label_key].int64_list.value if config.label_key in features else []
+        images = features[config.image_key].bytes_list.value if config.image_key in features else []
+        if labels and images:
+            rows.append((filename or f"{split}#{len(rows)}", images[0], int(labels[0])))
+    return rows
+
+
+def embed(model_dir: str, images: List[bytes], batch_size: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(embeddings, probabilities) from the model's ``serving_embeddings`` signature on raw bytes."""
+    loaded = tf.saved_model.load(model_dir)
+    if names.EMBEDDINGS_SIGNATURE not in loaded.signatures:
+        raise ValueError(f"{model_dir}: the model has no '{names.EMBEDDINGS_SIGNATURE}' signature "
+                         "(only classification models have one)")
+    signature = loaded.signatures[names.EMBEDDINGS_SIGNATURE]
+    embeddings, probabilities = [], []
+    for start in range(0, len(images), batch_size):
+        out = signature(image_bytes=tf.constant(images[start:start + batch_size]))
+        embeddings.append(out[names.EMBEDDING_KEY].numpy())
+        probabilities.append(out[names.PROBABILITIES_KEY].numpy())
+    return np.concatenate(embeddings), np.concatenate(probabilities)
+
+
+def out_of_sample_probabilities(features: np.ndarray, labels: np.ndarray, num_classes: int, folds: int,
+                                seed: int) -> np.ndarray:
+    """Stratified K-fold logistic regression: each example's probabilities from a fit that never saw it."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probabilities = np.zeros((len(labels), num_classes))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for fit_index, held_out in splitter.split(features, labels):
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5))
+        model.fit(features[fit_index], labels[fit_index])
+        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(features[held_out])
+    return probabilities
+
+
+def find_issues(labels: np.ndarray, probabilities: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """(suspect mask, score = 1 - self-confidence label quality) from cleanlab."""
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    suspects = find_label_issues(labels, probabilities, filter_by="prune_by_noise_rate")
+    scores = 1.0 - get_label_quality_scores(labels, probabilities, method="self_confidence")
+    return suspects, scores
+
+
+def inspect(examples_uri: str, splits: List[str], model_dir: str, config: InspectionConfig) -> Dict[str, Any]:
+    """Every example's prediction, suggestion and score, and the suspects; nothing written."""
+    rows = [(split, *row) for split in splits for row in read_examples(examples_uri, split, config)]
+    labels = np.array([label for _, _, _, label in rows], np.int64)
+    num_classes = max(len(config.class_names), int(labels.max()) + 1 if len(labels) else 0)
+    counts = np.bincount(labels, minlength=num_classes) if len(labels) else np.zeros(0, np.int64)
+    present = counts[counts > 0]
+    folds = int(min(config.folds, present.min())) if present.size else 0
+    if folds < 2 or present.size < 2:
+        return {"examples": len(rows), "skipped": "fewer than 2 examples in some class, or fewer than 2 classes: "
+                                                   "confident learning needs both", "rows": [], "suspects": []}
+    embeddings, model_probabilities = embed(model_dir, [image for _, _, image, _ in rows], config.batch_size)
+    probabilities = out_of_sample_probabilities(embeddings, labels, num_classes, folds, config.seed)
+    suspects, scores = find_issues(labels, probabilities)
+    name = (lambda i: config.class_names[i] if i < len(config.class_names) else str(i))
+    table = []
+    for index, (split, filename, _, label) in enumerate(rows):
+        predicted = int(model_probabilities[index].argmax())
+        table.append({
+            "file": filename, "split": split, "given_label": name(label), "predicted_label": name(predicted),
+            "confidence": round(float(model_probabilities[index, predicted]), 4),
+            "suggested_label": name(int(probabilities[index].argmax())), "score": round(float(scores[index]), 4),
+            "suspect": bool(suspects[index]),
+        })
+    ranked = sorted((r for r in table if r["suspect"]), key=lambda r: (-r["score"], r["split"], r["file"]))
+    return {"examples": len(rows), "folds": folds, "rows": table, "suspects": ranked,
+            "out_of_sample_accuracy": round(float((probabilities.argmax(1) == labels).mean()), 4)}
+
+
+def _write_csv(path: str, columns: List[str], rows: List[Dict[str, Any]]) -> None:
+    with tf.io.gfile.GFile(path, "w") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class Executor(base_executor.BaseExecutor):
+    """See the module docstring."""
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:
+        config = InspectionConfig.from_json(exec_properties[CONFIG_KEY])
+        examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+        model = artifact_utils.get_single_instance(input_dict[MODEL_KEY])
+        output = artifact_utils.get_single_instance(output_dict[LABEL_ISSUES_KEY])
+        splits = artifact_utils.decode_split_names(examples.split_names)
+        result = inspect(examples.uri, splits, path_utils.serving_model_path(model.uri), config)
+
+        tf.io.gfile.makedirs(output.uri)
+        issues_path = os.path.join(output.uri, ISSUES_FILENAME)
+        _write_csv(issues_path, ISSUE_COLUMNS, result["suspects"])
+        _write_csv(os.path.join(output.uri, PREDICTIONS_FILENAME), PREDICTION_COLUMNS, result["rows"])
+        share = len(result["suspects"]) / result["examples"] if result["examples"] else 0.0
+        summary = {k: v for k, v in result.items() if k not in ("rows", "suspects")}
+        summary.update(suspects=len(result["suspects"]), share=round(share, 4), action=config.action,
+                       max_share=config.max_share, top=result["suspects"][:10])
+        with tf.io.gfile.GFile(os.path.join(output.uri, SUMMARY_FILENAME), "w") as handle:
+            json.dump(summary, handle, indent=1, sort_keys=True)
+        output.set_int_custom_property("suspects", len(result["suspects"]))
+        output.set_int_custom_property("examples", result["examples"])
+        logging.info("LabelInspector: %d of %d examples (%.1f%%) look mislabelled; %s", len(result["suspects"]),
+                     result["examples"], 100 * share, issues_path)
+        if config.action == "stop" and share > config.max_share:
+            raise LabelIssuesFound(
+                f"{len(result['suspects'])} of {result['examples']} examples ({share:.1%}) look mislabelled, more "
+                f"than the allowed {config.max_share:.1%}; the suspects, highest score first: {issues_path}. "
+                "Fix those labels, raise --max-label-issue-share, or run with --label-issues warn.")
