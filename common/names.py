@@ -71,6 +71,7 @@ TRAINING_SPEED_FILENAME = "training_speed.json"
 
 # --- pipeline node ids (read back from ML Metadata by reporting/) ------------------
 LABEL_INSPECTOR = "LabelInspector"
+FACETS_PAGES = "FacetsPages"
 IMAGE_VALIDATOR = "ImageValidator"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "SchemaGen"

@@ -48,6 +48,7 @@ ENTRY_MODULES = {
     "ImageValidator": "components.image_validator.executor",
     "AnomalyGate": "components.anomaly_gate.executor",
     "LabelInspector": "components.label_inspector.executor",
+    "FacetsPages": "components.facets_pages.executor",
     "Transform": "trainer.preprocessing",
     "Trainer": "trainer.run",
     "Evaluator": "components.iou_metric",

@@ -33,8 +33,9 @@ def _changed_after_editing(tree, relative_path):
     ("trainer/inputs.py", {"Trainer"}),
     ("components/iou_metric.py", {"Evaluator"}),
     ("components/label_inspector/executor.py", {"LabelInspector"}),
+    ("components/facets_pages/pages.py", {"FacetsPages"}),
     ("ingest/embedded.py", {"embedded data"}),
-    ("common/names.py", {"ImageValidator", "Transform", "Trainer", "Evaluator", "LabelInspector"}),
+    ("common/names.py", {"ImageValidator", "Transform", "Trainer", "Evaluator", "LabelInspector", "FacetsPages"}),
     ("common/__init__.py", set(cache_keys.ENTRY_MODULES)),
 ])
 def test_an_edit_changes_the_version_of_exactly_the_components_that_run_it(tree, edited, expected):

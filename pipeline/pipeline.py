@@ -20,6 +20,7 @@ from tfx.dsl.components.base import executor_spec
 from components.anomaly_gate.component import AnomalyGate
 from components.atomic_pusher.executor import Executor as AtomicPusherExecutor
 from components.checked_evaluator.executor import Executor as CheckedEvaluatorExecutor
+from components.facets_pages.component import FacetsPages
 from components.id_free_schema.executor import Executor as IdFreeSchemaGenExecutor
 from components.baseline_resolver import LatestBlessedBaselineStrategy
 from components.image_validator.component import ImageValidator
@@ -196,6 +197,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     )
     components = [example_gen, image_validator, statistics_gen, schema_gen, example_validator, anomaly_gate,
                   transform, trainer]
+    label_issues = None
     if config.task == "classification":
         # Suspected label errors, from out-of-sample probabilities on the trained model's embeddings;
         # the Pusher waits for it so that --label-issues stop keeps a model off the serving path.
@@ -203,7 +205,14 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
                                          config=inspection_config(config))
         pusher.add_upstream_node(label_inspector)
         components.append(label_inspector)
-    components += [model_resolver, evaluator, pusher]
+        label_issues = label_inspector.outputs["label_issues"]
+    # Facets Overview and Dive as offline HTML artifacts (the Kubeflow UI shows them; the local report copies them).
+    facets_pages = FacetsPages(
+        statistics=statistics_gen.outputs["statistics"], examples=examples,
+        quarantine=image_validator.outputs["quarantine"], validation_report=image_validator.outputs["report"],
+        label_issues=label_issues, image_key=config.trainer.image_key, class_names=config.trainer.class_names,
+        code_version=config.code_versions["FacetsPages"])
+    components += [facets_pages, model_resolver, evaluator, pusher]
     for component in components:
         extra = config.run.component_beam_args.get(component.id)
         if extra:

@@ -29,7 +29,7 @@ from trainer.config import AugmentationConfig, TrainerConfig
 pytestmark = pytest.mark.e2e
 
 EXPECTED_COMPONENTS = ["ImportExampleGen", "ImageValidator", "StatisticsGen", "SchemaGen", "ExampleValidator", "AnomalyGate", "Transform",
-                       "Trainer", "LabelInspector", "latest_blessed_model_resolver", "Evaluator", "Pusher"]
+                       "Trainer", "LabelInspector", "FacetsPages", "latest_blessed_model_resolver", "Evaluator", "Pusher"]
 
 
 #: ~3% bad files hidden among the 300 digits, each with the reason the validator must give.

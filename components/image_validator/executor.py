@@ -35,10 +35,8 @@ from tfx.types import artifact_utils
 
 from common import names
 from components.image_validator import checks
-from components.image_validator.spec import (CONFIG_KEY, EXAMPLES_KEY, QUARANTINE_KEY, REPORT_KEY,
+from components.image_validator.spec import (CONFIG_KEY, EXAMPLES_KEY, QUARANTINE_KEY, REPORT_FILENAME, REPORT_KEY,
                                              VALIDATED_EXAMPLES_KEY)
-
-REPORT_FILENAME = "image_validation.json"
 
 
 @dataclasses.dataclass

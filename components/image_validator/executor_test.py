@@ -1,7 +1,6 @@
 """ImageValidator executor: Do() on real Examples artifacts in a temp dir, with real Beam."""
 
 import io
-import io
 import json
 import os
 

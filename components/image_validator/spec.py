@@ -9,6 +9,8 @@ VALIDATED_EXAMPLES_KEY = "validated_examples"
 QUARANTINE_KEY = "quarantine"
 REPORT_KEY = "report"
 CONFIG_KEY = "config"
+#: The report artifact's file (per-example rows and counts).
+REPORT_FILENAME = "image_validation.json"
 
 
 class ImageValidationReport(types.Artifact):

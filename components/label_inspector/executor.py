@@ -40,11 +40,8 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from common import names
-from components.label_inspector.spec import CONFIG_KEY, EXAMPLES_KEY, LABEL_ISSUES_KEY, MODEL_KEY
-
-ISSUES_FILENAME = "label_issues.csv"
-PREDICTIONS_FILENAME = "predictions.csv"
-SUMMARY_FILENAME = "label_issues.json"
+from components.label_inspector.spec import (CONFIG_KEY, EXAMPLES_KEY, ISSUES_FILENAME, LABEL_ISSUES_KEY, MODEL_KEY,
+                                             PREDICTIONS_FILENAME, SUMMARY_FILENAME)
 ACTIONS = ("warn", "stop")
 ISSUE_COLUMNS = ["file", "split", "given_label", "suggested_label", "score"]
 PREDICTION_COLUMNS = ["file", "split", "given_label", "predicted_label", "confidence", "suggested_label", "score",

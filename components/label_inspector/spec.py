@@ -8,6 +8,10 @@ EXAMPLES_KEY = "examples"
 MODEL_KEY = "model"
 LABEL_ISSUES_KEY = "label_issues"
 CONFIG_KEY = "config"
+#: Files of the LabelIssues artifact.
+ISSUES_FILENAME = "label_issues.csv"
+PREDICTIONS_FILENAME = "predictions.csv"
+SUMMARY_FILENAME = "label_issues.json"
 
 
 class LabelIssues(types.Artifact):

@@ -1,5 +1,8 @@
 """Facets Overview and Facets Dive as self-contained HTML pages that open offline, from ``file://``.
 
+Used by the FacetsPages component (pipeline artifacts, shown by the Kubeflow
+UI) and by the local run's report folder (``reporting/``).
+
 Why not TFDV's own HTML: it loads the web-components polyfill and the Facets
 bundle from the internet and relies on HTML imports, which Chromium removed;
 the page is blank offline, behind many proxies and in any current browser
@@ -21,10 +24,12 @@ import base64
 import functools
 import html
 import importlib.util
+import io
 import json
+import math
 import os
 import re
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
@@ -131,3 +136,39 @@ customElements.whenDefined('facets-dive').then(() => {{
 }});
 </script>"""
     return _page(title, intro, body)
+
+
+#: Largest atlas side: WebGL guarantees 4096-px textures on every device.
+MAX_ATLAS_SIDE = 4096
+MAX_SPRITE = 64
+
+
+def sprite_atlas(images: Sequence[Optional[bytes]]) -> Tuple[bytes, int]:
+    """(JPEG atlas, sprite side): thumbnail ``i`` at row ``i // columns``, column ``i % columns``.
+
+    Sprites shrink as the dataset grows so that every example fits one
+    4096-px texture; an undecodable image gets a grey tile with a red cross.
+    """
+    from PIL import Image, ImageDraw
+
+    count = max(len(images), 1)
+    columns = math.ceil(math.sqrt(count))
+    sprite = max(4, min(MAX_SPRITE, MAX_ATLAS_SIDE // columns))
+    rows = math.ceil(count / columns)
+    atlas = Image.new("RGB", (columns * sprite, rows * sprite), (255, 255, 255))
+    for index, data in enumerate(images):
+        x, y = (index % columns) * sprite, (index // columns) * sprite
+        try:
+            image = Image.open(io.BytesIO(data or b""))
+            image.draft("RGB", (sprite, sprite))  # JPEG: decode at reduced size, much faster for photos
+            image = image.convert("RGB")
+            image.thumbnail((sprite, sprite))
+            atlas.paste(image, (x + (sprite - image.width) // 2, y + (sprite - image.height) // 2))
+        except Exception:  # undecodable (quarantined) files are shown as a marked tile
+            draw = ImageDraw.Draw(atlas)
+            draw.rectangle((x, y, x + sprite - 1, y + sprite - 1), fill=(200, 200, 200))
+            draw.line((x, y, x + sprite - 1, y + sprite - 1), fill=(190, 0, 30), width=max(1, sprite // 16))
+            draw.line((x, y + sprite - 1, x + sprite - 1, y), fill=(190, 0, 30), width=max(1, sprite // 16))
+    buffer = io.BytesIO()
+    atlas.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue(), sprite
