@@ -2,6 +2,7 @@
 
     python benchmarks/run_benchmarks.py [classification] [segmentation] [corrupt] [cifar] [isbi]
                                         [seeds-classification] [seeds-segmentation] [transfer] [throughput]
+                                        [label-issues]
 
 ``seeds-*`` runs the embedded default five times, each fresh (new output
 folder) with ``--seed`` 0-4, and records every run's quality and blessing with
@@ -280,6 +281,57 @@ def run_throughput(steps: int = 80) -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
+def make_flipped_digits(root: Path, share: float = 0.02, seed: int = 0):
+    """The embedded digits with ``share`` of the files moved to another class's folder; returns (dir, {name: (true, given)})."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from ingest.embedded import write_digits_pngs
+
+    images = write_digits_pngs(root / "digits")
+    files = sorted(images.rglob("*.png"))
+    classes = sorted(p.name for p in images.iterdir() if p.is_dir())
+    rng = np.random.default_rng(seed)
+    flipped = {}
+    for index in sorted(rng.choice(len(files), int(round(len(files) * share)), replace=False)):
+        path = files[index]
+        true = path.parent.name
+        given = classes[(classes.index(true) + int(rng.integers(1, len(classes)))) % len(classes)]
+        path.rename(images / given / path.name)
+        flipped[path.name] = (true, given)
+    return images, flipped
+
+
+def run_label_issues(share: float = 0.02) -> dict:
+    """Embedded digits with 2% of the labels flipped on purpose: precision and recall of label_issues.csv."""
+    import csv
+
+    with tempfile.TemporaryDirectory(prefix="bench-label-issues-") as tmp:
+        data, flipped = make_flipped_digits(Path(tmp), share)
+        seconds, peak_mb, summary = _run(["--data", str(data), "--no-flip"], os.path.join(tmp, "outputs"))
+        path = next(p for name, p in summary["reports"].items() if name.startswith("Suspected label errors"))
+        with open(path) as handle:
+            rows = list(csv.DictReader(handle))
+        inspector = next(c for c in summary["components"] if c["node_id"] == "LabelInspector")
+    names_flagged = [os.path.basename(r["file"]) for r in rows]
+    hits = [n for n in names_flagged if n in flipped]
+    top = names_flagged[:len(flipped)]
+    suggested_right = sum(1 for r in rows if os.path.basename(r["file"]) in flipped
+                          and r["suggested_label"] == flipped[os.path.basename(r["file"])][0])
+    precision = len(hits) / len(rows) if rows else 0.0
+    recall = len(hits) / len(flipped)
+    return {"case": "label-issues", "data": f"embedded digits, {share:.0%} of labels flipped on purpose",
+            "flipped": len(flipped), "flagged": len(rows), "flagged_and_flipped": len(hits),
+            "precision": round(precision, 3), "recall": round(recall, 3),
+            "precision_at_flipped_count": round(sum(1 for n in top if n in flipped) / len(flipped), 3),
+            "suggested_label_is_the_true_one": round(suggested_right / max(len(hits), 1), 3),
+            "label_inspector_seconds": inspector["wall_seconds"], "cold_seconds": round(seconds, 1),
+            "peak_rss_mb": round(peak_mb), "accuracy": summary["metrics"].get("sparse_categorical_accuracy"),
+            "targets_met": {"recall_at_least_0.8": recall >= 0.8, "precision_at_least_0.8": precision >= 0.8},
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
 def run_seeds(name: str) -> dict:
     """Five fresh runs of an embedded default with different seeds: every one must bless."""
     case = CASES[name]
@@ -306,7 +358,8 @@ def run_seeds(name: str) -> dict:
 
 def main(argv):
     names = argv or ["classification", "segmentation", "seeds-classification", "seeds-segmentation"]
-    unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n not in ("transfer", "throughput")]
+    special = ("transfer", "throughput", "label-issues")
+    unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n not in special]
     if unknown:
         print(f"unknown case(s) {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
         return 2
@@ -320,6 +373,8 @@ def main(argv):
             results[name] = run_transfer()
         elif name == "throughput":
             results[name] = run_throughput()
+        elif name == "label-issues":
+            results[name] = run_label_issues()
         elif name.startswith("seeds-"):
             results[name] = run_seeds(name.removeprefix("seeds-"))
         else:

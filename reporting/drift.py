@@ -99,3 +99,18 @@ def image_stat_skew(rows_a: List[Dict[str, Any]], rows_b: List[Dict[str, Any]]) 
         b = collections.Counter(str(r[key]) for r in rows_b)
         result[key] = linf({k: v / len(rows_a) for k, v in a.items()}, {k: v / len(rows_b) for k, v in b.items()})
     return result
+
+
+def class_pixel_shares(rows: List[Dict[str, Any]]) -> Dict[str, float]:
+    """Segmentation: each class's share of the labelled (not ignored) pixels, from the validator's rows."""
+    totals: Dict[str, int] = collections.Counter()
+    for row in rows:
+        totals.update({k: int(v) for k, v in row.get("class_pixels", {}).items()})
+    pixels = sum(totals.values())
+    return {k: v / pixels for k, v in sorted(totals.items(), key=lambda kv: int(kv[0]))} if pixels else {}
+
+
+def ignored_share(rows: List[Dict[str, Any]]) -> Optional[float]:
+    """Segmentation: mean share of pixels labelled ignore, over the rows' masks (None without masks)."""
+    shares = [r.get("ignored_fraction", 0.0) for r in rows]
+    return sum(shares) / len(shares) if shares else None

@@ -141,10 +141,12 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "")
 
 
 def _grid(title: str, tiles: List[Tuple[Optional[str], str]]) -> str:
+    """Thumbnails with captions wrapped anywhere and cut at two lines (the whole text on hover): long file
+    names never overlap their neighbours."""
     cells = []
     for uri, caption in tiles:
         inner = f'<img src="{uri}" alt="{_esc(caption)}">' if uri else '<div class="broken">not decodable</div>'
-        cells.append(f"<figure>{inner}<figcaption>{_esc(caption)}</figcaption></figure>")
+        cells.append(f'<figure title="{_esc(caption)}">{inner}<figcaption>{_esc(caption)}</figcaption></figure>')
     return f'<div class="grid-block"><h4>{_esc(title)}</h4><div class="grid">{"".join(cells)}</div></div>'
 
 
@@ -155,7 +157,10 @@ h4{margin:8px 0 4px}table{border-collapse:collapse;margin:8px 0;font-size:13px}
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}th{background:#f4f4f4}
 .muted{color:#888}.bad{color:#b00020;font-weight:bold}.good{color:#1b7f3b;font-weight:bold}
 .chart{font-size:11px;margin:6px 16px 6px 0}.bar{fill:#4a78c2}.charts{display:flex;flex-wrap:wrap}
-.grid{display:flex;flex-wrap:wrap;gap:6px}figure{margin:0;text-align:center;font-size:10px;max-width:130px}
+.grid{display:flex;flex-wrap:wrap;gap:6px}figure{margin:0;text-align:center;font-size:10px;width:120px}
+figcaption{overflow-wrap:anywhere;display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;
+overflow:hidden;line-height:1.25}
+.links ul{columns:2;margin:4px 0 12px}.pair{display:flex;gap:4px;align-items:flex-start;margin:4px 12px 4px 0}
 figure img{image-rendering:pixelated;border:1px solid #ccc}.broken{width:56px;height:56px;border:1px dashed #b00020;
 color:#b00020;font-size:9px;display:flex;align-items:center;justify-content:center}
 .cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:8px 14px}
@@ -164,8 +169,12 @@ color:#b00020;font-size:9px;display:flex;align-items:center;justify-content:cent
 
 
 def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = None,
-               drift_threshold: float = 0.1) -> str:
-    """The whole report page for one run (default: the newest) of ``pipeline_name``."""
+               drift_threshold: float = 0.1, report_links: Optional[Dict[str, str]] = None) -> str:
+    """The whole report page for one run (default: the newest) of ``pipeline_name``.
+
+    ``report_links``: {title: path relative to the page} of the other pages and files of the run's report
+    folder (Facets Overview and Dive, label issues, anomalies, schema), listed at the top.
+    """
     import tensorflow_data_validation as tfdv
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
@@ -179,6 +188,10 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
                                                     keys["filename_key"])
     validator = nodes.get(names.IMAGE_VALIDATOR)
     sections: List[str] = []
+    _, previous_validator_run = mlmd.previous_run_nodes(metadata_path, pipeline_name, run_id,
+                                                        names.IMAGE_VALIDATOR, "report")
+    previous_validation = _load_validation(previous_validator_run) if previous_validator_run else {}
+    sections.append(_links(report_links or {}))
 
     # --- overview and counts
     splits = validation.get("splits", {})
@@ -201,13 +214,7 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
             charts.append(svg_bars(items, f"{split}: examples per class"))
     sections.append(f'<div class="charts">{"".join(charts)}</div>')
     if mask_key:
-        rows = []
-        for split in sorted(splits):
-            shares = [r.get("ignored_fraction", 0.0) for r in drift.split_rows(validation, split)]
-            rows.append((split, len(shares), f"{100 * (sum(shares) / len(shares) if shares else 0.0):.2f}%"))
-        sections.append("<h4>Ignored pixels (mask value mapped to ignore: not in the loss, the IoU or pixel "
-                        "counts)</h4>")
-        sections.append(_table(["split", "masks", "ignored share of pixels"], rows, cls="ignored"))
+        sections.append(_class_pixel_section(validation, splits, class_names, previous_validation))
 
     # --- image properties
     sections.append("<h2 id=images>Image sizes, formats and channels</h2>")
@@ -256,6 +263,10 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
     bad_rows = [(r["split"], r["filename"], r["reason"], r["detail"]) for r in validation.get("examples", [])
                 if r["reason"]]
     sections.append(_table(["split", "file", "reason", "detail"], bad_rows, cls="quarantine"))
+
+    # --- suspected label errors and near-duplicates
+    sections.append(_label_issue_section(nodes, validated_uri, splits, image_key, filename_key))
+    sections.append(_near_duplicate_section(validation, validated_uri, image_key, filename_key))
 
     # --- TFDV anomalies
     sections.append("<h2 id=anomalies>TFDV anomalies (ExampleValidator)</h2>")
@@ -346,6 +357,109 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
             f"<style>{_CSS}</style></head><body><h1>{_esc(title)}</h1>{''.join(sections)}</body></html>")
 
 
+def _images_by_name(uri: Optional[str], splits, image_key: str, filename_key: str,
+                    wanted: set) -> Dict[Tuple[str, str], bytes]:
+    """{(split, file): encoded image} for the ``wanted`` (split, file) pairs of an Examples artifact."""
+    found: Dict[Tuple[str, str], bytes] = {}
+    if uri is None or not wanted:
+        return found
+    for split in sorted({s for s, _ in wanted} & set(splits or [names.TRAIN_SPLIT, names.EVAL_SPLIT])):
+        for example in _read_examples(uri, split, limit=10 ** 9):
+            key = (split, (_bytes(example, filename_key) or b"").decode())
+            if key in wanted:
+                found[key] = _bytes(example, image_key)
+    return found
+
+
+#: Suspects and near-duplicate pairs shown with thumbnails (all are in label_issues.csv / the validator's JSON).
+TOP_SUSPECTS = 24
+TOP_PAIRS = 12
+
+
+def _label_issue_section(nodes, validated_uri, splits, image_key: str, filename_key: str) -> str:
+    import csv
+
+    from components.label_inspector.spec import ISSUES_FILENAME, SUMMARY_FILENAME
+
+    inspector = nodes.get(names.LABEL_INSPECTOR)
+    parts = ["<h2 id=label-issues>Suspected label errors</h2>"]
+    if inspector is None or not inspector.outputs.get("label_issues"):
+        return "".join(parts) + "<p class=muted>n/a: the LabelInspector did not run (classification only)</p>"
+    uri = inspector.uri("label_issues")
+    with open(os.path.join(uri, SUMMARY_FILENAME), encoding="utf-8") as handle:
+        summary = json.load(handle)
+    with open(os.path.join(uri, ISSUES_FILENAME), encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if summary.get("skipped"):
+        return "".join(parts) + f"<p class=muted>n/a: {_esc(summary['skipped'])}</p>"
+    parts.append(f"<p>{len(rows)} of {summary['examples']} examples ({100 * summary['share']:.1f}%) look "
+                 f"mislabelled: confident learning (cleanlab) on out-of-sample probabilities ({summary['folds']}-fold "
+                 f"logistic regression on the model's embeddings, accuracy {summary['out_of_sample_accuracy']:.3f}). "
+                 "Highest score first; all of them, with scores, in label_issues.csv.</p>")
+    top = rows[:TOP_SUSPECTS]
+    images = _images_by_name(validated_uri, splits, image_key, filename_key, {(r["split"], r["file"]) for r in top})
+    tiles = [(_thumbnail(images.get((r["split"], r["file"]))),
+              f"{r['given_label']} → {r['suggested_label']} ({float(r['score']):.2f}) {r['file']}") for r in top]
+    if tiles:
+        parts.append(_grid("given label → suggested label (score)", tiles))
+    parts.append(_table(["file", "split", "given label", "suggested label", "score"],
+                        [(r["file"], r["split"], r["given_label"], r["suggested_label"], r["score"]) for r in top],
+                        cls="label-issues"))
+    return "".join(parts)
+
+
+def _near_duplicate_section(validation: Dict[str, Any], validated_uri, image_key: str, filename_key: str) -> str:
+    parts = ["<h2 id=near-duplicates>Near-duplicates</h2>"]
+    if "near_duplicates" not in validation:
+        return "".join(parts) + "<p class=muted>n/a: not checked in this run</p>"
+    pairs = validation["near_duplicates"]
+    parts.append(f"<p>{validation.get('near_duplicate_pairs', len(pairs))} pair(s) of kept images that look the "
+                 f"same (perceptual hashes within a few bits: re-encoded, resized or lightly edited copies), "
+                 f"{validation.get('near_duplicate_pairs_across_splits', 0)} across train and eval. Exact copies "
+                 "are quarantined separately.</p>")
+    top = pairs[:TOP_PAIRS]
+    wanted = {tuple(p[k].split("/", 1)) for p in top for k in ("a", "b")}
+    images = _images_by_name(validated_uri, None, image_key, filename_key, wanted)
+    cells = []
+    for pair in top:
+        a, b = (tuple(pair[k].split("/", 1)) for k in ("a", "b"))
+        uris = [_thumbnail(images.get(a)), _thumbnail(images.get(b))]
+        cells.append('<div class="pair">' + "".join(
+            f'<figure title="{_esc(pair[k])}"><img src="{u}" alt="{_esc(pair[k])}"><figcaption>{_esc(pair[k])}'
+            f'</figcaption></figure>' if u else '<div class="broken">missing</div>' for u, k in zip(uris, "ab"))
+            + f'<span class=muted>{pair["distance"]} bits{" · across splits" if pair["across_splits"] else ""}'
+            "</span></div>")
+    parts.append(f'<div class="grid">{"".join(cells)}</div>' if cells else "<p class=muted>none</p>")
+    return "".join(parts)
+
+
+def _links(report_links: Dict[str, str]) -> str:
+    if not report_links:
+        return ""
+    items = "".join(f'<li><a href="{_esc(path)}">{_esc(title)}</a></li>' for title, path in report_links.items())
+    return f'<nav class="links"><b>In this report folder</b><ul>{items}</ul></nav>'
+
+
+def _class_pixel_section(validation: Dict[str, Any], splits: Dict[str, Any], class_names: List[str],
+                         previous: Dict[str, Any]) -> str:
+    """Segmentation: each class's share of labelled pixels and the ignored share, per split and vs the previous run."""
+    columns = [s for s in sorted(splits)]
+    shares = {s: drift.class_pixel_shares(drift.split_rows(validation, s)) for s in columns}
+    if previous:
+        columns.append("train, previous run")
+        shares[columns[-1]] = drift.class_pixel_shares(drift.split_rows(previous, names.TRAIN_SPLIT))
+    ids = sorted({k for values in shares.values() for k in values}, key=int)
+    name = (lambda k: class_names[int(k)] if int(k) < len(class_names) else k)
+    rows = [(name(k), *[f"{100 * shares[c][k]:.2f}%" if k in shares[c] else "n/a" for c in columns]) for k in ids]
+    ignored = {s: drift.ignored_share(drift.split_rows(validation, s)) for s in sorted(splits)}
+    if previous:
+        ignored[columns[-1]] = drift.ignored_share(drift.split_rows(previous, names.TRAIN_SPLIT))
+    rows.append(("(ignored: not in the loss, the IoU or the shares above)",
+                 *[f"{100 * ignored[c]:.2f}%" if ignored.get(c) is not None else "n/a" for c in columns]))
+    return ("<h4>Pixels per class (share of labelled pixels) and ignored pixels (share of all pixels)</h4>"
+            + _table(["class", *columns], rows, cls="pixels"))
+
+
 def _class_names(nodes: Dict[str, mlmd.NodeRun]) -> List[str]:
     """Class names in id order, as the Trainer was configured."""
     trainer = nodes.get(names.TRAINER)
@@ -353,6 +467,10 @@ def _class_names(nodes: Dict[str, mlmd.NodeRun]) -> List[str]:
 
 
 def write_report(metadata_path: str, pipeline_name: str, out_path: str, **kwargs) -> str:
+    """Writes the page; ``report_links`` paths may be absolute, they are made relative to the page."""
+    if kwargs.get("report_links"):
+        base = os.path.dirname(os.path.abspath(out_path))
+        kwargs["report_links"] = {title: os.path.relpath(path, base) for title, path in kwargs["report_links"].items()}
     page = build_html(metadata_path, pipeline_name, **kwargs)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     with open(out_path, "w", encoding="utf-8") as handle:

@@ -33,6 +33,8 @@ class RunSummary:
     validation: Dict[str, object] = dataclasses.field(default_factory=dict)
     #: Examples per role: train (fitted), validation (carved from train, picks the epoch), eval (blessing).
     examples: Dict[str, int] = dataclasses.field(default_factory=dict)
+    #: LabelInspector: suspects, examples, share, action (empty if it did not run).
+    label_issues: Dict[str, object] = dataclasses.field(default_factory=dict)
     #: Training images per second of each phase ("head", "fine_tune" or "train"), input waits included.
     training_speed: Dict[str, float] = dataclasses.field(default_factory=dict)
     #: Each failed blessing check in words, e.g. "mean_iou 0.6300 < 0.7000" (empty when blessed).
@@ -100,6 +102,7 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
         summary.validation = read_validation(nodes[names.IMAGE_VALIDATOR].outputs)
     summary.examples = read_example_counts(nodes, summary.validation)
     summary.training_speed = read_training_speed(nodes)
+    summary.label_issues = read_label_issues(nodes)
     resolver = nodes.get(names.BASELINE_RESOLVER)
     baselines = resolver.outputs.get("model", []) if resolver else []
     if baselines:
@@ -125,6 +128,20 @@ def read_example_counts(nodes: Dict[str, mlmd.NodeRun], validation: Dict[str, ob
     if names.EVAL_SPLIT in good:
         counts["eval"] = int(good[names.EVAL_SPLIT])
     return counts
+
+
+def read_label_issues(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, object]:
+    """The LabelInspector's counts and decision (empty when it did not run)."""
+    from components.label_inspector.spec import SUMMARY_FILENAME
+
+    inspector = nodes.get(names.LABEL_INSPECTOR)
+    uri = inspector.uri("label_issues") if inspector and inspector.outputs.get("label_issues") else None
+    path = os.path.join(uri, SUMMARY_FILENAME) if uri else None
+    if not (path and os.path.isfile(path)):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        recorded = json.load(handle)
+    return {k: recorded[k] for k in ("suspects", "examples", "share", "action", "skipped") if k in recorded}
 
 
 def read_training_speed(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, float]:
@@ -221,6 +238,14 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
                  "eval": "held out; the Evaluator blesses on it"}
         lines.append("Examples: " + ", ".join(f"{role} {summary.examples[role]} ({roles[role]})"
                                              for role in roles if role in summary.examples))
+    if summary.label_issues:
+        issues = summary.label_issues
+        if issues.get("skipped"):
+            lines.append(f"Label issues: not checked ({issues['skipped']})")
+        else:
+            lines.append(f"Label issues: {issues['suspects']} of {issues['examples']} examples "
+                         f"({100 * float(issues['share']):.1f}%) look mislabelled; see label_issues.csv "
+                         f"({'the run stops above --max-label-issue-share' if issues['action'] == 'stop' else 'warning only'})")
     if summary.training_speed:
         lines.append("Training speed: " + ", ".join(f"{phase} {rate:.0f} images/s"
                                                     for phase, rate in summary.training_speed.items()))

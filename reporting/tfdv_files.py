@@ -1,8 +1,12 @@
-"""TFDV outputs as files a data engineer can open: Facets HTML, anomalies table, schema.
+"""A run's data outputs as files a data engineer can open: Facets pages, label issues, anomalies, schema.
 
-Why: StatisticsGen/SchemaGen/ExampleValidator write binary protos deep inside
-the pipeline root.  After each run these are rendered next to each other in
-``<output_dir>/reports/<run id>/`` (and ``reports/latest``).
+Why: StatisticsGen/SchemaGen/ExampleValidator write binary protos, and the
+FacetsPages and LabelInspector components their pages and CSVs, deep inside
+the pipeline root.  After each run they are put next to each other in
+``<output_dir>/reports/<run id>/`` (and ``reports/latest``): the Facets
+Overview (train vs eval, and this run's train split vs the previous run's),
+the Facets Dive, ``label_issues.csv``, the anomalies and the schema.  Every
+page works offline (see components/facets_pages).
 """
 
 from __future__ import annotations
@@ -11,21 +15,16 @@ import os
 import shutil
 from typing import Dict, List
 
+from typing import Optional
+
 import tensorflow_data_validation as tfdv
-from tensorflow_data_validation.utils import display_util
 
 from common import names
+from components.facets_pages import pages
+from components.label_inspector.spec import ISSUES_FILENAME
 
-
-# TFDV returns a notebook fragment; a full page opens directly in a browser.
-# Facets itself loads its web components from the internet.
-_FACETS_PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{title}</title></head>
-<body><h1>{title}</h1>
-<p>Facets Overview (needs internet access to load its viewer).</p>
-{body}
-</body></html>
-"""
+OVERVIEW_FILENAME = "statistics_facets.html"
+DIVE_FILENAME = "facets_dive.html"
 
 
 def _split_dirs(uri: str) -> Dict[str, str]:
@@ -33,10 +32,12 @@ def _split_dirs(uri: str) -> Dict[str, str]:
             for name in sorted(os.listdir(uri)) if name.startswith("Split-")}
 
 
-def write_tfdv_reports(outputs: Dict[str, Dict[str, List[str]]], report_dir: str) -> Dict[str, str]:
+def write_tfdv_reports(outputs: Dict[str, Dict[str, List[str]]], report_dir: str,
+                       previous_statistics_uri: Optional[str] = None, previous_run: str = "") -> Dict[str, str]:
     """Writes the reports from the run's artifact URIs; returns {report name: path}.
 
     ``outputs`` maps node id -> output key -> artifact URIs (see run_summary).
+    ``previous_statistics_uri``: the previous run's StatisticsGen output, compared with this run's train split.
     """
     os.makedirs(report_dir, exist_ok=True)
     written: Dict[str, str] = {}
@@ -44,16 +45,23 @@ def write_tfdv_reports(outputs: Dict[str, Dict[str, List[str]]], report_dir: str
     if stats_uris:
         splits = _split_dirs(stats_uris[0])
         stats = {s: tfdv.load_stats_binary(os.path.join(d, "FeatureStats.pb")) for s, d in splits.items()}
-        split_names = sorted(stats)
-        if len(split_names) >= 2:
-            html = display_util.get_statistics_html(stats[split_names[1]], stats[split_names[0]],
-                                                    split_names[1], split_names[0])
-        else:
-            html = display_util.get_statistics_html(stats[split_names[0]], lhs_name=split_names[0])
-        path = os.path.join(report_dir, "statistics_facets.html")
+        split_names = sorted(stats, key=lambda s: (s != names.TRAIN_SPLIT, s))
+        comparisons = [(" vs ".join(split_names), pages.combine([(s, stats[s]) for s in split_names]))]
+        previous_path = os.path.join(previous_statistics_uri or "", f"Split-{names.TRAIN_SPLIT}", "FeatureStats.pb")
+        if previous_statistics_uri and names.TRAIN_SPLIT in stats and os.path.exists(previous_path):
+            comparisons.append((f"train: this run vs the previous run ({previous_run})", pages.combine(
+                [("this run", stats[names.TRAIN_SPLIT]), ("previous run", tfdv.load_stats_binary(previous_path))])))
+        path = os.path.join(report_dir, OVERVIEW_FILENAME)
         with open(path, "w", encoding="utf-8") as handle:
-            handle.write(_FACETS_PAGE.format(title="TFDV statistics: " + " vs ".join(split_names), body=html))
+            handle.write(pages.overview_page("Facets Overview — TFDV statistics", comparisons))
         written["Statistics (Facets Overview)"] = path
+    dive = outputs.get(names.FACETS_PAGES, {}).get("dive", [])
+    if dive and os.path.isfile(dive[0]):
+        written["Every example (Facets Dive)"] = shutil.copyfile(dive[0], os.path.join(report_dir, DIVE_FILENAME))
+    issues = outputs.get(names.LABEL_INSPECTOR, {}).get("label_issues", [])
+    if issues and os.path.isfile(os.path.join(issues[0], ISSUES_FILENAME)):
+        written["Suspected label errors (CSV)"] = shutil.copyfile(os.path.join(issues[0], ISSUES_FILENAME),
+                                                                  os.path.join(report_dir, ISSUES_FILENAME))
     schema_uris = (outputs.get(names.SCHEMA_GEN) or outputs.get(names.IMPORT_SCHEMA_GEN) or {}).get("schema", [])
     if schema_uris:
         path = os.path.join(report_dir, "schema.pbtxt")

@@ -81,7 +81,8 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
 
     from ingest import source
     from pipeline.pipeline import create_pipeline
-    from reporting import html_report, run_summary, tfdv_files
+    from common import names
+    from reporting import html_report, mlmd, run_summary, tfdv_files
     from runners.progress import ProgressReporter
 
     data = source.resolve(config.task, config.data, config.prepared_data_dir, config.trainer.class_names, log=log)
@@ -107,10 +108,14 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     )
     report_dir = os.path.join(config.reports_dir, summary.run_id.replace(":", "-"))
     outputs = {c.node_id: c.outputs for c in summary.components}
-    summary.reports.update(tfdv_files.write_tfdv_reports(outputs, report_dir))
+    previous_run, previous = mlmd.previous_run_nodes(config.metadata_path, config.pipeline_name, summary.run_id,
+                                                     names.STATISTICS_GEN, "statistics")
+    summary.reports.update(tfdv_files.write_tfdv_reports(
+        outputs, report_dir, previous[names.STATISTICS_GEN].uri("statistics") if previous else None,
+        previous_run or ""))
     summary.reports["Data report (HTML, offline)"] = html_report.write_report(
         config.metadata_path, config.pipeline_name, os.path.join(report_dir, "data_report.html"),
-        run_id=summary.run_id, drift_threshold=config.quality.drift_threshold)
+        run_id=summary.run_id, drift_threshold=config.quality.drift_threshold, report_links=dict(summary.reports))
     summary.reports["Run log"] = log_path
     summary_path = os.path.join(report_dir, "run_summary.json")
     summary.reports["Run summary (JSON)"] = summary_path

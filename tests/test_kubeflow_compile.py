@@ -91,3 +91,17 @@ def test_no_arguments_compiles_the_embedded_dataset_with_the_schema_from_the_ima
     schema_file = tasks["ImportSchemaGen"]["inputs"]["parameters"]["schema_file"]
     assert "/pipeline/schema/classification/schema.pbtxt" in json.dumps(schema_file)
     assert job["runtimeConfig"]["parameterValues"]["data-root"].endswith("/data")
+
+
+def test_facets_pages_are_html_artifacts_the_kubeflow_ui_renders(tmp_path):
+    """The Facets Overview and Dive of a Kubeflow run are system.HTML outputs (the UI's Visualization tab)."""
+    spec = json.loads(_compile(tmp_path).read_text())["pipelineSpec"]
+    outputs = spec["components"]["FacetsPages"]["outputDefinitions"]["artifacts"]
+    assert set(outputs) == {"overview", "dive"}
+    for artifact in outputs.values():
+        assert "title: system.HTML" in artifact["artifactType"]["instanceSchema"]
+    assert {"LabelInspector", "FacetsPages"} <= set(spec["root"]["dag"]["tasks"])
+    text = json.dumps(spec["deploymentSpec"])
+    for executor_class in ("components.id_free_schema.executor.Executor",
+                           "components.label_inspector.executor.Executor"):
+        assert executor_class in text

@@ -22,7 +22,7 @@ from ingest.config import DataConfig
 from pipeline.configs import BlessingConfig, PipelineConfig, RunConfig, TrainingLength
 from reporting.run_summary import format_summary
 from runners import local as local_run
-from tests.browser import find_chromium, open_offline
+from tests.browser import find_chromium, open_facets, open_offline
 from trainer import image_ops
 from trainer.config import AugmentationConfig, TrainerConfig
 
@@ -100,7 +100,13 @@ def _eval_examples(summary):
 
 def test_every_component_ran_and_is_recorded_in_mlmd(cold_run):
     _, summary, _ = cold_run
-    assert [c.node_id for c in summary.components] == EXPECTED_COMPONENTS
+    order = [c.node_id for c in summary.components]
+    assert sorted(order) == sorted(EXPECTED_COMPONENTS)
+    # Topological: each after what it reads; the Pusher last (it waits for the LabelInspector too).
+    for before, after in (("ImageValidator", "StatisticsGen"), ("AnomalyGate", "Transform"), ("Trainer", "LabelInspector"),
+                          ("LabelInspector", "FacetsPages"), ("Evaluator", "Pusher"), ("LabelInspector", "Pusher")):
+        assert order.index(before) < order.index(after), (before, after)
+    assert order[-1] == "Pusher"
     assert {c.state for c in summary.components} == {"COMPLETE"}
     assert os.path.isdir(_component(summary, "Transform").outputs["transformed_examples"][0])
 
@@ -174,13 +180,28 @@ def test_reports_are_written(cold_run):
     _, summary, _ = cold_run
     html = open(summary.reports["Statistics (Facets Overview)"], encoding="utf-8").read()
     assert html.startswith("<!DOCTYPE html>") and "<facets-overview" in html
-    encoded = re.search(r'proto-input="([^"]+)"', html).group(1)
+    encoded = re.search(r'getElementById\("overview0"\)\.protoInput = "([^"]+)"', html).group(1)
     stats = statistics_pb2.DatasetFeatureStatisticsList.FromString(base64.b64decode(encoded))
     assert sorted(d.name for d in stats.datasets) == ["eval", "train"]
     splits = json.load(open(summary.validation["path"]))["splits"]
     assert {d.name: d.num_examples for d in stats.datasets} == {s: v["good"] for s, v in splits.items()}
     assert "no anomalies" in open(summary.reports["Anomalies"], encoding="utf-8").read()
     assert os.path.isfile(summary.reports["Run summary (JSON)"])
+    issues = open(summary.reports["Suspected label errors (CSV)"], encoding="utf-8").read().splitlines()
+    assert issues[0] == "file,split,given_label,suggested_label,score"
+    assert summary.label_issues["examples"] == sum(summary.validation["split_good"].values())
+    assert summary.label_issues["suspects"] == len(issues) - 1
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no chromium on this machine (apt-get install chromium)")
+def test_facets_pages_of_the_run_render_offline_with_every_example(cold_run):
+    _, summary, _ = cold_run
+    facts, errors, blocked = open_facets(summary.reports["Statistics (Facets Overview)"])
+    assert facts["overviewDefined"] and facts["overviewTables"][0] >= 1 and errors == [] and blocked == []
+    facts, errors, blocked = open_facets(summary.reports["Every example (Facets Dive)"])
+    assert facts["diveItems"] == summary.validation["total"]  # quarantined files included
+    assert {"label", "predicted", "suspect", "quarantine"} <= set(facts["diveKeys"])
+    assert errors == [] and blocked == []
 
 
 @pytest.mark.skipif(find_chromium() is None, reason="no chromium on this machine (apt-get install chromium)")
@@ -189,8 +210,8 @@ def test_data_report_renders_offline_in_a_real_browser(cold_run):
     path = summary.reports["Data report (HTML, offline)"]
     facts, console_errors, external_requests = open_offline(path)
     assert console_errors == [] and external_requests == []
-    assert {"counts", "images", "samples", "quarantine", "anomalies", "schema", "skew", "drift",
-            "evaluation"} <= set(facts["sections"])
+    assert {"counts", "images", "samples", "quarantine", "label-issues", "near-duplicates", "anomalies", "schema",
+            "skew", "drift", "evaluation"} <= set(facts["sections"])
     assert facts["charts"] >= 6 and facts["bars"] > 20
     assert facts["images"] and all(complete and width > 0 for complete, width in facts["images"])
     assert facts["broken"] >= 2  # zero-byte and not-an-image files have no thumbnail

@@ -6,6 +6,7 @@ would be: those pixels must stay out of the loss, the IoU and the pixel counts.
 
 import glob
 import os
+import re
 
 import numpy as np
 import pytest
@@ -76,12 +77,19 @@ def test_evaluator_mean_iou_equals_an_independent_numpy_computation(seg_run):
     assert not [k for k in summary.metrics if "255" in k or "ignore" in k or str(VOID) in k.split("/")[-1]]
 
 
-def test_report_shows_the_ignored_share(seg_run):
-    _, summary = seg_run
+def test_report_shows_class_pixel_shares_and_the_ignored_share_and_no_label_statistics(seg_run):
+    config, summary = seg_run
     html = open(summary.reports["Data report (HTML, offline)"], encoding="utf-8").read()
-    assert "Ignored pixels" in html and "ignored share of pixels" in html
-    share = float(html.split('class="ignored"')[1].split("%")[0].rsplit(">", 1)[-1])
-    assert 5 < share < 20
+    table = html.split('class="pixels"')[1].split("</table>")[0]
+    rows = {r.split("</td>")[0].split("<td>")[-1]: [float(v.split("%")[0]) for v in
+                                                  re.findall(r"<td>([\d.]+%)</td>", r)]
+            for r in table.split("<tr>")[2:]}
+    for split_column in range(2):  # eval, train: the labelled-pixel shares of the classes add up to 100%
+        assert sum(rows[c][split_column] for c in config.trainer.class_names if c in rows) == pytest.approx(100, abs=0.1)
+    ignored = next(v for k, v in rows.items() if k.startswith("(ignored"))
+    assert all(5 < share < 20 for share in ignored)
+    assert "label distribution" not in html  # segmentation has no label feature: no such statistic, no 0.000
+    assert "n/a: the LabelInspector did not run" in html
 
 
 def test_pushed_model_returns_masks_at_the_original_size(seg_run):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-from typing import Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -52,6 +52,8 @@ class ImageInfo:
     dhash: str = ""
     #: Segmentation: share of the mask's pixels labelled IGNORE_LABEL (left out of loss, IoU and counts).
     ignored_fraction: float = 0.0
+    #: Segmentation: pixels per class id (ignored pixels left out), for the class pixel shares of the report.
+    class_pixels: Dict[str, int] = dataclasses.field(default_factory=dict)
     reason: Optional[str] = None
     detail: str = ""
 
@@ -185,7 +187,9 @@ def check_mask(data: bytes, image: ImageInfo, num_classes: int) -> Optional[str]
     if size != (image.width, image.height):
         return MASK_SIZE
     image.ignored_fraction = float(np.mean(mask == names.IGNORE_LABEL)) if mask.size else 0.0
-    values = set(np.unique(mask).tolist()) - {names.IGNORE_LABEL}
+    ids, counts = np.unique(mask, return_counts=True)
+    image.class_pixels = {str(int(i)): int(c) for i, c in zip(ids, counts) if int(i) != names.IGNORE_LABEL}
+    values = set(int(i) for i in ids) - {names.IGNORE_LABEL}
     if any(v >= num_classes or v < 0 for v in values):
         return MASK_VALUES
     return None
