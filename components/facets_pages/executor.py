@@ -11,7 +11,6 @@ shows the confusion matrix made of images.
 from __future__ import annotations
 
 import csv
-import glob
 import json
 import os
 from typing import Any, Dict, List, Optional, Tuple
