@@ -27,5 +27,6 @@ setup(
         "witwidget==1.8.1",
         "cleanlab==2.9.0",
         "imagehash==4.3.2",
+        "tflite-support==0.4.4",
     ],
 )

@@ -64,7 +64,7 @@ def _config(root):
     images = default_data.write_digits_pngs(root / "digits", limit_per_class=30)
     _add_bad_files(images)
     return PipelineConfig(
-        trainer=TrainerConfig(image_size=16, batch_size=32, steps_per_epoch=40,
+        trainer=TrainerConfig(image_size=16, batch_size=32, steps_per_epoch=40, tflite="int8",
                               augmentation=AugmentationConfig(flip_left_right=False)),
         data=DataConfig(path=str(images)),
         steps=TrainingLength(train_steps=160, eval_steps=4),
@@ -275,3 +275,22 @@ def test_summary_counts_examples_and_reports_training_speed(cold_run):
     recorded = json.load(open(os.path.join(run_dir, "training_speed.json")))
     assert recorded["phases"]["train"]["timed_steps"] == config.steps.train_steps - 1
     assert "Training speed: train" in format_summary(summary, 1.0)
+
+
+def test_pushed_tflite_files_match_the_saved_model_accuracy(cold_run):
+    """float within 0.01 of the Evaluator's accuracy, int8 within 0.02, on the eval digits; metadata attached."""
+    from tensorflow_lite_support.metadata.python import metadata
+
+    from trainer import tflite_export
+
+    config, summary, _ = cold_run
+    images, labels = _eval_examples(summary)
+    pixels = image_ops.decode_and_resize(tf.constant(images), config.trainer.image_size).numpy().astype("float32")
+    accuracy = summary.metrics["sparse_categorical_accuracy"]
+    folder = os.path.join(summary.pushed_model, "tflite")
+    assert open(os.path.join(folder, "labels.txt")).read().split() == config.trainer.class_names
+    for name, tolerance in (("model.tflite", 0.01), ("model_int8.tflite", 0.02)):
+        predicted = tflite_export.predict(os.path.join(folder, name), pixels).argmax(axis=1)
+        assert abs(np.mean(predicted == labels) - accuracy) <= tolerance, name
+        displayer = metadata.MetadataDisplayer.with_model_file(os.path.join(folder, name))
+        assert displayer.get_packed_associated_file_list() == ["labels.txt"]

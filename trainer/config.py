@@ -34,6 +34,8 @@ DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")
 #: ``crop``: the largest centred square, resized: shapes are kept, the ends of long images are lost
 #: (ImageNet's evaluation convention); training then augments with random resized crops.
 RESIZE_POLICIES = ("squash", "crop")
+#: TFLite files written beside the SavedModel (trainer/tflite_export.py): none, float, or float and int8.
+TFLITE_MODES = ("none", "float", "int8")
 
 C = TypeVar("C", bound="_DictConfig")
 
@@ -158,6 +160,10 @@ class TrainerConfig(TransformConfig):
     #: Filters of the U-Net decoder stages, deepest first.
     decoder_filters: List[int] = dataclasses.field(default_factory=lambda: [64, 32, 16])
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
+    tflite: str = option("float", choices=TFLITE_MODES, group="model",
+                         help="TFLite files shipped inside the pushed model (tflite/): 'float', 'int8' (float and "
+                              "an int8-quantised one, calibrated on training images) or 'none' (default: "
+                              "%(default)s)")
     distribution: str = option("none", choices=DISTRIBUTIONS, group="scale-out",
                                help="tf.distribute strategy for the Trainer (default: %(default)s)")
     #: Hash of every module run_fn imports (see pipeline/cache_keys.py); ``code_version`` covers Transform's.
@@ -168,6 +174,8 @@ class TrainerConfig(TransformConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.tflite not in TFLITE_MODES:
+            raise ValueError(f"tflite must be one of {TFLITE_MODES}, got {self.tflite!r}")
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.class_weights is not None and self.class_names and len(self.class_weights) != len(self.class_names):

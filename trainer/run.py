@@ -20,7 +20,7 @@ import tensorflow_transform as tft
 from absl import logging
 
 from common import names
-from trainer import inputs, signatures, validation_split
+from trainer import inputs, signatures, tflite_export, validation_split
 from trainer.backbones import resolve_weights
 from trainer.config import TrainerConfig
 from trainer.distribution import make_strategy
@@ -185,6 +185,24 @@ def run_fn(fn_args) -> None:
                 {"batch_size": config.batch_size, "image_size": config.image_size, "phases": speeds},
                 sort_keys=False)  # phases in training order
     signatures.export_model(model, tf_transform_output, config, fn_args.serving_model_dir)
+    if config.tflite != "none":
+        representative = _representative_images(validation_ds if plan.validation_count else train_ds) \
+            if config.tflite == "int8" else None
+        written = tflite_export.export_tflite(model, config, fn_args.serving_model_dir, representative)
+        logging.info("TFLite: %s", ", ".join(sorted(written.values())))
+
+
+def _representative_images(dataset, limit: int = 200):
+    """int8 calibration: up to ``limit`` training-split images, one ``[1, S, S, 3]`` array at a time."""
+    def generate():
+        count = 0
+        for images, _ in dataset:
+            for image in images.numpy():
+                if count >= limit:
+                    return
+                count += 1
+                yield image[None]
+    return generate
 
 
 def _write_json(path: str, values: dict, sort_keys: bool = True) -> None:

@@ -132,9 +132,9 @@ class Executor(base_executor.BaseExecutor):
             f"Facets Dive: all {len(rows)} examples", rows, atlas, sprite,
             vertical="label" if any(r["label"] for r in rows) else "quarantine",
             horizontal="predicted" if has_predictions else "split",
-            color="suspect" if has_predictions else "quarantine",
             intro=f"<p class=note>Every example, good and quarantined ({len(rows)}). "
-                  + ("Rows: given label; columns: the model's prediction; colour: suspected label error "
-                     "(out-of-sample confident learning). " if has_predictions else "")
+                  + ("Rows: given label; columns: the model's prediction. Facet by <code>suspect</code> (suspected "
+                     "label error, out-of-sample confident learning) or <code>quarantine</code> to see those. "
+                     if has_predictions else "")
                   + "Click an image for its fields; change the facets above the grid.</p>")
         write_page(artifact_utils.get_single_uri(output_dict[DIVE_KEY]), dive)

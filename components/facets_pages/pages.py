@@ -118,11 +118,11 @@ def overview_page(title: str, comparisons: Sequence[Tuple[str, statistics_pb2.Da
 
 
 def dive_page(title: str, rows: List[Dict[str, object]], atlas_jpeg: bytes, sprite_size: int,
-              vertical: str, horizontal: str, color: str, intro: str = "") -> str:
+              vertical: str, horizontal: str, intro: str = "") -> str:
     """Facets Dive over ``rows`` (one dict per example); sprite ``i`` of the atlas is row ``i``'s thumbnail."""
     atlas = "data:image/jpeg;base64," + base64.b64encode(atlas_jpeg).decode("ascii")
     settings = {"spriteImageWidth": sprite_size, "spriteImageHeight": sprite_size, "atlasUrl": atlas,
-                "verticalFacet": vertical, "horizontalFacet": horizontal, "colorBy": color}
+                "verticalFacet": vertical, "horizontalFacet": horizontal}
     # The data goes in a JSON script block (never parsed as HTML), then onto the element before it is attached.
     data = json.dumps(rows, ensure_ascii=True).replace("</", "<\\/")
     body = f"""<div id="dive-holder"></div>
@@ -130,9 +130,13 @@ def dive_page(title: str, rows: List[Dict[str, object]], atlas_jpeg: bytes, spri
 <script>
 customElements.whenDefined('facets-dive').then(() => {{
   const dive = document.createElement('facets-dive');
-  Object.assign(dive, {json.dumps(settings)});
+  const settings = {json.dumps(settings)};
+  const facets = {{verticalFacet: settings.verticalFacet, horizontalFacet: settings.horizontalFacet}};
+  Object.assign(dive, settings);
   dive.data = JSON.parse(document.getElementById('dive-data').textContent);
   document.getElementById('dive-holder').appendChild(dive);
+  // Dive picks its own colouring when data arrives; the chosen facets are applied once it has.
+  requestAnimationFrame(() => Object.assign(dive, facets));
 }});
 </script>"""
     return _page(title, intro, body)
