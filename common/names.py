@@ -40,6 +40,8 @@ IGNORE_LABEL = 255
 # --- splits -----------------------------------------------------------------------
 TRAIN_SPLIT = "train"
 EVAL_SPLIT = "eval"
+#: The one split of a --predict run: new, unlabelled images.
+PREDICT_SPLIT = "predict"
 
 # --- model and signatures -----------------------------------------------------------
 #: Name of the Keras model's image input and of its softmax output layer.
@@ -54,6 +56,9 @@ EVALUATION_SIGNATURE = "evaluation"
 #: Classification: ``image_bytes`` in; ``embedding`` (the pooled backbone features) and ``probabilities`` out.
 #: Read by the LabelInspector (out-of-sample probabilities for confident learning) and by users for search.
 EMBEDDINGS_SIGNATURE = "serving_embeddings"
+#: ``examples`` in; the numeric outputs of ``serving_examples`` out (TFX's BulkInferrer cannot log string
+#: outputs such as ``class_name``); used by ``--predict``.
+BULK_INFERENCE_SIGNATURE = "bulk_inference"
 EMBEDDING_KEY = "embedding"
 #: Outputs of the evaluation signature, read by components/iou_metric.py.
 PREDICTED_MASK_KEY = "predicted_mask"
@@ -66,12 +71,16 @@ LABELS_FILENAME = "labels.txt"
 TFRECORD_SUFFIX = ".tfrecord.gz"
 #: Written by the Trainer into its model_run artifact: train / validation example counts, steps, seed.
 TRAINING_SPLITS_FILENAME = "training_splits.json"
+#: Written by a --predict run into its report folder.
+PREDICTIONS_CSV = "predictions.csv"
 #: Written by the Trainer into its model_run artifact: images per second of each training phase.
 TRAINING_SPEED_FILENAME = "training_speed.json"
 
 # --- pipeline node ids (read back from ML Metadata by reporting/) ------------------
 LABEL_INSPECTOR = "LabelInspector"
 FACETS_PAGES = "FacetsPages"
+BULK_INFERRER = "BulkInferrer"
+MODEL_IMPORTER = "model_importer"
 IMAGE_VALIDATOR = "ImageValidator"
 STATISTICS_GEN = "StatisticsGen"
 SCHEMA_GEN = "SchemaGen"

@@ -45,6 +45,12 @@ def make_image_example(image_bytes: bytes, label: int, label_name: str, filename
     return tf.train.Example(features=tf.train.Features(feature=features))
 
 
+def make_unlabelled_example(image_bytes: bytes, filename: str) -> tf.train.Example:
+    """A new image to predict (``--predict``): the image and its file name, no label."""
+    features = {names.DEFAULT_IMAGE_KEY: _bytes(image_bytes), names.FILENAME_KEY: _bytes(filename.encode("utf-8"))}
+    return tf.train.Example(features=tf.train.Features(feature=features))
+
+
 def make_segmentation_example(
     image_bytes: bytes, mask_png: bytes, class_names: Sequence[str], filename: str
 ) -> tf.train.Example:

@@ -21,6 +21,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from common import names as node_names
+
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 
 
@@ -127,3 +129,23 @@ def previous_run_nodes(metadata_path: str, pipeline_name: str, run_name: str, no
         if node_id in nodes and nodes[node_id].outputs.get(output_key):
             return run.name, nodes
     return None, None
+
+
+def latest_blessed_model(metadata_path: str, pipeline_name: str) -> Tuple[str, str, Optional[str]]:
+    """(run id, the Trainer's model URI, the pushed version folder) of the newest blessed model.
+
+    A model counts when the Evaluator of its run blessed it; the Pusher's
+    destination is given when it pushed (the LabelInspector may have stopped it).
+    """
+    store = open_store(metadata_path)
+    for run in reversed(pipeline_runs(store, pipeline_name)):
+        nodes = _nodes_of_run(store, pipeline_name, run)
+        evaluator, trainer = nodes.get(node_names.EVALUATOR), nodes.get(node_names.TRAINER)
+        blessings = evaluator.outputs.get("blessing", []) if evaluator else []
+        if trainer and trainer.outputs.get("model") and blessings and custom_property(blessings[0], "blessed") == 1:
+            pusher = nodes.get(node_names.PUSHER)
+            pushed = pusher.outputs.get("pushed_model", []) if pusher else []
+            destination = custom_property(pushed[0], "pushed_destination") if pushed else None
+            return run.name, trainer.uri("model"), destination or None
+    raise LookupError(f"no blessed model of pipeline {pipeline_name!r} in {metadata_path}: train one first "
+                      "(python local_runner.py with the same --output-dir and --task)")

@@ -136,15 +136,35 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     configs.add_cli_flags(parser)
     parser.add_argument("--verbose", action="store_true", help="show TFX/Beam/TensorFlow logs on the console")
+    parser.add_argument("--predict", metavar="DIR", default=None,
+                        help="instead of training: score every image in DIR with the latest blessed model in "
+                             "--output-dir (BulkInferrer); writes predictions.csv in the report folder")
     args = parser.parse_args(argv)
     try:
         config = configs.from_cli(args)
+        if args.predict:
+            return _predict(config, args)
         summary = run(config, verbose=args.verbose)
     except PipelineFailed as err:
         print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
         print(f"full traceback: {getattr(err, 'log_path', 'the run log')}", file=sys.stderr)
         return EXIT_FAILED
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, LookupError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     return exit_code(summary)
+
+
+def _predict(config: PipelineConfig, args) -> int:
+    from ingest.shards import DataPrepError
+    from runners.predict import PredictionFailed, predict
+
+    try:
+        predict(config, args.predict, verbose=args.verbose)
+    except PredictionFailed as err:
+        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return EXIT_FAILED
+    except DataPrepError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_PUSHED

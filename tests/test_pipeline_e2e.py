@@ -294,3 +294,31 @@ def test_pushed_tflite_files_match_the_saved_model_accuracy(cold_run):
         assert abs(np.mean(predicted == labels) - accuracy) <= tolerance, name
         displayer = metadata.MetadataDisplayer.with_model_file(os.path.join(folder, name))
         assert displayer.get_packed_associated_file_list() == ["labels.txt"]
+
+
+def test_predict_scores_a_folder_with_the_blessed_model_and_quarantines_bad_files(cold_run, tmp_path):
+    """--predict: BulkInferrer's classes equal the pushed model's raw-bytes classes; bad files keep a reason."""
+    import csv
+
+    from reporting import mlmd
+    from runners.predict import predict
+
+    config, summary, _ = cold_run
+    folder = tmp_path / "new images"
+    folder.mkdir()
+    images, _ = _eval_examples(summary)
+    for i, data in enumerate(images[:12]):
+        (folder / f"new_{i:02d}.png").write_bytes(data)
+    (folder / "notes.txt").write_text("not an image")
+    result = predict(config, str(folder), log=lambda *_: None)
+    rows = {r["file"]: r for r in csv.DictReader(open(result["predictions"], encoding="utf-8"))}
+    assert set(rows) == {f"new_{i:02d}.png" for i in range(12)} | {"notes.txt"}
+    assert rows["notes.txt"]["class_name"] == "" and "cannot be decoded" in rows["notes.txt"]["quarantine_reason"]
+    served = tf.saved_model.load(summary.pushed_model).signatures["serving_default"](
+        image_bytes=tf.constant(images[:12]))
+    expected = [n.decode() for n in served["class_name"].numpy()]
+    assert [rows[f"new_{i:02d}.png"]["class_name"] for i in range(12)] == expected
+    assert all(len(rows[f"new_{i:02d}.png"]["top_k"].split(";")) == 3 for i in range(12))
+    assert (result["predicted"], result["quarantined"]) == (12, 1)
+    run_id, nodes = mlmd.run_nodes(config.metadata_path, f"{config.pipeline_name}-predict")
+    assert run_id == result["prediction_run"] and nodes["BulkInferrer"].state == "COMPLETE"

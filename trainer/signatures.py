@@ -6,6 +6,8 @@ training data — the no-skew tests check it.
 
 * ``serving_default`` — ``image_bytes``: a batch of encoded images.
 * ``serving_examples`` — ``examples``: serialized tf.Examples (TF Serving, TFMA for classification).
+* ``bulk_inference`` — as ``serving_examples`` without its string outputs
+  (TFX's BulkInferrer cannot log those); used by ``--predict``.
 * ``serving_embeddings`` (classification) — ``image_bytes`` in; the pooled
   backbone features (``embedding``) and ``probabilities`` out.
 * ``evaluation`` (segmentation) — examples with their masks; returns predicted
@@ -58,9 +60,15 @@ def make_signatures(
         _, probabilities = transform_and_predict(parsed)
         return task.serving_outputs(probabilities, image_ops.dense_1d(parsed[config.image_key]), config)
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def bulk_inference(serialized_examples):
+        outputs = serve_tf_examples(serialized_examples)
+        return {key: value for key, value in outputs.items() if value.dtype != tf.string}
+
     signatures = {
         names.RAW_BYTES_SIGNATURE: serve_image_bytes.get_concrete_function(),
         names.EXAMPLES_SIGNATURE: serve_tf_examples.get_concrete_function(),
+        names.BULK_INFERENCE_SIGNATURE: bulk_inference.get_concrete_function(),
     }
     if task.embedding_layer:
         model.embedding_model = keras.Model(model.inputs, [model.get_layer(task.embedding_layer).output, model.output])
