@@ -66,7 +66,7 @@ def _photometric(images: tf.Tensor, config: AugmentationConfig, seeds) -> tf.Ten
     """
     if config.brightness <= 0 and config.contrast <= 0:
         return images
-    count = tf.shape(images)[0]
+    count = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
     shift = tf.zeros([count, 1, 1, 1])
     factor = tf.ones([count, 1, 1, 1])
     if config.brightness > 0:
@@ -94,8 +94,10 @@ def augment(
     if random_resized_crop and masks is not None:
         raise ValueError("random resized crops are for images without masks")
     seeds = tf.random.experimental.stateless_split(tf.cast(tf.convert_to_tensor(seed), tf.int64), num=4)
-    _, height, width, _ = images.shape
-    count = tf.shape(images)[0]
+    batch, height, width, _ = images.shape
+    # A static batch size where known (training batches are full): with a dynamic one TensorFlow's graph
+    # optimiser logs a spurious "Error in PredictCost() for the op: CropAndResize" on the console.
+    count = batch if batch is not None else tf.shape(images)[0]
     if random_resized_crop:
         boxes = _zoom_boxes(count, config, seeds[0])
     else:

@@ -71,7 +71,8 @@ def make_dataset(
         if training:
             dataset = dataset.shuffle(max(plan.train_count, 1), seed=config.seed,
                                       reshuffle_each_iteration=True).repeat()
-    dataset = dataset.batch(config.batch_size)
+    # Training batches are always full (the stream repeats), so their size is static in the graph.
+    dataset = dataset.batch(config.batch_size, drop_remainder=training)
 
     def to_images(batch):
         pixels = image_ops.bytes_to_pixels(batch[names.TRANSFORMED_IMAGE_KEY], config.image_size)
