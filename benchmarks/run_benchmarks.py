@@ -313,6 +313,9 @@ def run_label_issues(share: float = 0.02) -> dict:
         with open(path) as handle:
             rows = list(csv.DictReader(handle))
         inspector = next(c for c in summary["components"] if c["node_id"] == "LabelInspector")
+        with open(os.path.join(inspector["outputs"]["label_issues"][0], "predictions.csv")) as handle:
+            ranked = sorted(csv.DictReader(handle), key=lambda r: -float(r["score"]))
+    by_score = [os.path.basename(r["file"]) in flipped for r in ranked]
     names_flagged = [os.path.basename(r["file"]) for r in rows]
     hits = [n for n in names_flagged if n in flipped]
     top = names_flagged[:len(flipped)]
@@ -325,6 +328,10 @@ def run_label_issues(share: float = 0.02) -> dict:
             "precision": round(precision, 3), "recall": round(recall, 3),
             "precision_at_flipped_count": round(sum(1 for n in top if n in flipped) / len(flipped), 3),
             "suggested_label_is_the_true_one": round(suggested_right / max(len(hits), 1), 3),
+            # The score ranks every example (predictions.csv): how much of the top is flipped, and how many
+            # flipped files a reviewer finds in the first 1.5x as many rows.
+            "ranking_precision_at_flipped_count": round(sum(by_score[:len(flipped)]) / len(flipped), 3),
+            "ranking_recall_at_1.5x": round(sum(by_score[:int(1.5 * len(flipped))]) / len(flipped), 3),
             "label_inspector_seconds": inspector["wall_seconds"], "cold_seconds": round(seconds, 1),
             "peak_rss_mb": round(peak_mb), "accuracy": summary["metrics"].get("sparse_categorical_accuracy"),
             "targets_met": {"recall_at_least_0.8": recall >= 0.8, "precision_at_least_0.8": precision >= 0.8},
