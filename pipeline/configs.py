@@ -125,6 +125,12 @@ class BlessingConfig:
                                       help="segmentation: largest mean-IoU drop against the last blessed model "
                                            "(default: %(default)s)")
 
+    def __post_init__(self) -> None:
+        for name in ("min_accuracy", "max_accuracy_drop", "min_mean_iou", "max_mean_iou_drop"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"--{name.replace('_', '-')} {value:g}: must be between 0 and 1")
+
 
 @dataclasses.dataclass
 class RunConfig:
@@ -239,7 +245,13 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
     defaults = dict(TASK_DEFAULTS[args.task])
     if args.backbone in BACKBONE_IMAGE_SIZE:  # pretrained backbones see images at the size they learnt on
         defaults["image_size"] = BACKBONE_IMAGE_SIZE[args.backbone]
-    return embedded_data_defaults(from_args(PipelineConfig, args, defaults))
+    config = embedded_data_defaults(from_args(PipelineConfig, args, defaults))
+    weights = config.trainer.weights
+    if weights and weights not in ("imagenet", "none", "None") and "://" not in weights \
+            and not os.path.isfile(weights):
+        raise ValueError(f"--weights {weights}: no such file; pass an existing .h5 weights file (see the README "
+                         "for where each backbone's file comes from) or leave out --weights")
+    return config
 
 
 def embedded_data_defaults(config: PipelineConfig) -> PipelineConfig:

@@ -174,6 +174,14 @@ class TrainerConfig(TransformConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        weights = self.weights if self.weights not in ("", "none", "None") else None
+        if weights is not None and self.backbone == "resnet":
+            raise ValueError(f"--weights {weights}: the small 'resnet' backbone is trained from scratch and has no "
+                             "pretrained weights; choose --backbone squeezenet, mobilenet_v2, efficientnet_b0 or "
+                             "resnet50, or leave out --weights")
+        if weights == "imagenet" and self.backbone == "squeezenet":
+            raise ValueError("--weights imagenet: Keras cannot download SqueezeNet; pass the local file "
+                             "squeezenet_v1.1_weights_tf_dim_ordering_tf_kernels_notop.h5 (see the README)")
         if self.tflite not in TFLITE_MODES:
             raise ValueError(f"tflite must be one of {TFLITE_MODES}, got {self.tflite!r}")
         if self.backbone not in BACKBONES:

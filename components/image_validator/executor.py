@@ -72,6 +72,13 @@ class ValidationConfig:
         return cls(**json.loads(text))
 
 
+#: What to change when a reason dominates because of a setting rather than the files.
+_HINTS = {
+    checks.TOO_SMALL: " (a side below {config.min_size} px: --min-image-size, default a quarter of --image-size)",
+    checks.ASPECT: " (longer side over {config.max_aspect_ratio:g}x the shorter: --max-aspect-ratio)",
+}
+
+
 class TooManyBadExamples(RuntimeError):
     """The bad fraction passed the configured threshold."""
 
@@ -258,7 +265,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             raise TooManyBadExamples(
                 f"{summary['quarantined']} of {summary['total']} examples ({summary['bad_fraction']:.1%}) are bad, "
                 f"more than the allowed {config.max_bad_fraction:.1%}: "
-                + ", ".join(f"{n} {reason}" for reason, n in reasons.most_common())
+                + ", ".join(f"{n} {reason}{_HINTS.get(reason, '').format(config=config)}"
+                            for reason, n in reasons.most_common())
                 + f". Details per file: {report_path}. Fix the data or raise --max-bad-fraction."
             )
 

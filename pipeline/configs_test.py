@@ -1,0 +1,36 @@
+"""Flags are checked when the config is built: before anything is written or any component runs."""
+
+import argparse
+
+import pytest
+
+from pipeline import configs
+
+
+def _config(*argv):
+    parser = argparse.ArgumentParser()
+    configs.add_cli_flags(parser)
+    return configs.from_cli(parser.parse_args(list(argv)))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--weights", "imagenet"], "--weights imagenet: the small 'resnet' backbone"),
+    (["--backbone", "squeezenet", "--weights", "imagenet"], "Keras cannot download SqueezeNet"),
+    (["--backbone", "squeezenet", "--weights", "/no/such/file.h5"], "--weights /no/such/file.h5: no such file"),
+    (["--min-accuracy", "1.5"], "--min-accuracy 1.5: must be between 0 and 1"),
+    (["--max-mean-iou-drop", "-0.1"], "--max-mean-iou-drop -0.1"),
+    (["--task", "segmentation", "--resize", "crop"], "--resize crop is for classification only"),
+    (["--task", "segmentation", "--class-weights", "1,2", "--labels", "{labels}"], "class_weights has 2 values"),
+])
+def test_bad_flags_are_refused_with_the_flag_named(tmp_path, argv, message):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("background\ncircle\nsquare\n")
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        _config(*[a.replace("{labels}", str(labels)) for a in argv])
+
+
+def test_good_pretrained_settings_pass(tmp_path):
+    weights = tmp_path / "squeezenet.h5"
+    weights.write_bytes(b"")
+    config = _config("--backbone", "squeezenet", "--weights", str(weights), "--resize", "crop")
+    assert (config.trainer.image_size, config.trainer.resize_policy) == (227, "crop")
