@@ -15,27 +15,7 @@ from typing import Optional, Sequence
 
 from pipeline import configs
 from pipeline.configs import PipelineConfig
-
-
-def _configure_logging(log_path: str, verbose: bool) -> logging.Handler:
-    """Full INFO log to a file (nothing lost); the console shows progress and warnings only."""
-    from absl import logging as absl_logging
-
-    absl_logging.set_verbosity(absl_logging.INFO)
-    console_level = logging.INFO if verbose else logging.ERROR
-    absl_logging.get_absl_handler().setLevel(console_level)
-    for handler in logging.getLogger().handlers:
-        if not isinstance(handler, logging.FileHandler):
-            handler.setLevel(console_level)
-    os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    file_handler = logging.FileHandler(log_path)
-    file_handler.setLevel(logging.INFO)
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(file_handler)
-    logging.getLogger().setLevel(logging.INFO)
-    for noisy in ("apache_beam", "tensorflow"):
-        logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
-    return file_handler
+from runners.run_log import configure_logging
 
 
 #: Exit codes of ``python local_runner.py`` (documented in the README).
@@ -64,7 +44,7 @@ def run(config: PipelineConfig, verbose: bool = False, log=print):
     os.makedirs(config.run.output_dir, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_path = os.path.join(config.run.output_dir, "logs", f"run-{stamp}.log")
-    file_handler = _configure_logging(log_path, verbose)
+    file_handler = configure_logging(log_path, verbose)
     try:
         return _run_logged(config, log_path, started, log)
     except Exception as err:

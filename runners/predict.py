@@ -24,7 +24,7 @@ class PredictionFailed(RuntimeError):
 
 def predict(config: PipelineConfig, images_dir: str, verbose: bool = False, log=print) -> Dict[str, object]:
     """Runs the inference pipeline on ``images_dir``; returns counts, the model used and the CSV path."""
-    from runners.local import _configure_logging
+    from runners.run_log import configure_logging
 
     if config.task != "classification":
         raise ValueError("--predict scores classification models for now; for segmentation call the pushed "
@@ -39,7 +39,7 @@ def predict(config: PipelineConfig, images_dir: str, verbose: bool = False, log=
     from ingest.unlabelled import write_unlabelled
 
     count = write_unlabelled(images_dir, os.path.join(work_dir, "examples"))
-    file_handler = _configure_logging(log_path, verbose)
+    file_handler = configure_logging(log_path, verbose)
     try:
         return _predict_logged(config, images_dir, work_dir, model_uri, run_id, pushed, count, log_path,
                                started, log)
