@@ -36,6 +36,7 @@ def write_unlabelled(images_dir: str, out_dir: str) -> int:
     split_dir.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(os.path.join(split_dir, "images" + names.TFRECORD_SUFFIX), "GZIP") as writer:
         for path in files:
-            writer.write(make_unlabelled_example(path.read_bytes(), path.relative_to(source).as_posix())
-                         .SerializeToString())
+            # A file name that is not valid UTF-8 (Linux allows any bytes) is kept readable, not fatal.
+            name = path.relative_to(source).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            writer.write(make_unlabelled_example(path.read_bytes(), name).SerializeToString())
     return len(files)

@@ -245,13 +245,19 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
     defaults = dict(TASK_DEFAULTS[args.task])
     if args.backbone in BACKBONE_IMAGE_SIZE:  # pretrained backbones see images at the size they learnt on
         defaults["image_size"] = BACKBONE_IMAGE_SIZE[args.backbone]
-    config = embedded_data_defaults(from_args(PipelineConfig, args, defaults))
+    return embedded_data_defaults(from_args(PipelineConfig, args, defaults))
+
+
+def check_local_files(config: PipelineConfig) -> None:
+    """Files a local run reads must exist now, not minutes later in the Trainer.
+
+    Not for a Kubeflow compile: there the paths are read inside the container image.
+    """
     weights = config.trainer.weights
     if weights and weights not in ("imagenet", "none", "None") and "://" not in weights \
             and not os.path.isfile(weights):
         raise ValueError(f"--weights {weights}: no such file; pass an existing .h5 weights file (see the README "
                          "for where each backbone's file comes from) or leave out --weights")
-    return config
 
 
 def embedded_data_defaults(config: PipelineConfig) -> PipelineConfig:

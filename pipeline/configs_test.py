@@ -8,9 +8,12 @@ from pipeline import configs
 
 
 def _config(*argv):
+    """As ``local_runner.py`` builds it (``kubeflow_runner.py`` skips the local-file check)."""
     parser = argparse.ArgumentParser()
     configs.add_cli_flags(parser)
-    return configs.from_cli(parser.parse_args(list(argv)))
+    config = configs.from_cli(parser.parse_args(list(argv)))
+    configs.check_local_files(config)
+    return config
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -131,11 +131,12 @@ def previous_run_nodes(metadata_path: str, pipeline_name: str, run_name: str, no
     return None, None
 
 
-def latest_blessed_model(metadata_path: str, pipeline_name: str) -> Tuple[str, str, Optional[str]]:
-    """(run id, the Trainer's model URI, the pushed version folder) of the newest blessed model.
+def latest_blessed_model(metadata_path: str, pipeline_name: str) -> Tuple[str, str, str]:
+    """(run id, the Trainer's model URI, the pushed version folder) of the newest blessed, pushed model.
 
-    A model counts when the Evaluator of its run blessed it; the Pusher's
-    destination is given when it pushed (the LabelInspector may have stopped it).
+    A model counts when the Evaluator of its run blessed it and the Pusher
+    pushed it: a model held back before the Pusher (``--label-issues stop``)
+    is not served, so it does not predict either.
     """
     store = open_store(metadata_path)
     for run in reversed(pipeline_runs(store, pipeline_name)):
@@ -146,6 +147,7 @@ def latest_blessed_model(metadata_path: str, pipeline_name: str) -> Tuple[str, s
             pusher = nodes.get(node_names.PUSHER)
             pushed = pusher.outputs.get("pushed_model", []) if pusher else []
             destination = custom_property(pushed[0], "pushed_destination") if pushed else None
-            return run.name, trainer.uri("model"), destination or None
-    raise LookupError(f"no blessed model of pipeline {pipeline_name!r} in {metadata_path}: train one first "
+            if destination:  # blessed but not pushed (e.g. --label-issues stop held it back): not a candidate
+                return run.name, trainer.uri("model"), destination
+    raise LookupError(f"no blessed and pushed model of pipeline {pipeline_name!r} in {metadata_path}: train one first "
                       "(python local_runner.py with the same --output-dir and --task)")

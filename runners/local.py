@@ -122,6 +122,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = configs.from_cli(args)
+        configs.check_local_files(config)
         if args.predict:
             return _predict(config, args)
         summary = run(config, verbose=args.verbose)

@@ -48,6 +48,7 @@ def predict(config: PipelineConfig, images_dir: str, verbose: bool = False, log=
         raise PredictionFailed(f"{type(err).__name__}: {err}") from err
     finally:
         logging.getLogger().removeHandler(file_handler)
+        file_handler.close()
 
 
 def _predict_logged(config, images_dir, work_dir, model_uri, run_id, pushed, count, log_path, started, log):

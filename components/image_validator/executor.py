@@ -14,8 +14,8 @@ Good examples keep their bytes unchanged in ``validated_examples``; bad ones go
 to ``quarantine`` with ``quarantine_reason``/``quarantine_detail`` features
 added.  ``report`` holds one row per example and the counts, which always add
 up: good + quarantined = input, per split.  The run fails only when the bad
-fraction exceeds ``max_bad_fraction`` (the outputs and report are written
-first, so nothing is lost).
+fraction exceeds ``max_bad_fraction``; TFX then deletes the outputs, so the
+report is first copied to ``<node>/failed/<execution>/`` and the error names it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
 from common import names
+from common.failure_copies import keep_after_failure
 from components.image_validator import checks
 from components.image_validator.spec import (CONFIG_KEY, EXAMPLES_KEY, QUARANTINE_KEY, REPORT_FILENAME, REPORT_KEY,
                                              VALIDATED_EXAMPLES_KEY)
@@ -262,6 +263,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             reasons = collections.Counter()
             for split in summary["splits"].values():
                 reasons.update(split["reasons"])
+            # TFX deletes a failed executor's outputs: the per-file report is kept beside them for the user.
+            report_path = os.path.join(keep_after_failure([report_path], report.uri), REPORT_FILENAME)
             raise TooManyBadExamples(
                 f"{summary['quarantined']} of {summary['total']} examples ({summary['bad_fraction']:.1%}) are bad, "
                 f"more than the allowed {config.max_bad_fraction:.1%}: "

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import glob
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from common import names
+from common.failure_copies import keep_after_failure
 from components.label_inspector.spec import (CONFIG_KEY, EXAMPLES_KEY, ISSUES_FILENAME, LABEL_ISSUES_KEY, MODEL_KEY,
                                              PREDICTIONS_FILENAME, SUMMARY_FILENAME)
 ACTIONS = ("warn", "stop")
@@ -85,7 +85,7 @@ class InspectionConfig:
 
 def read_examples(examples_uri: str, split: str, config: InspectionConfig) -> List[Tuple[str, bytes, int]]:
     """(file name, encoded image, label) of every example of one split."""
-    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
+    files = sorted(tf.io.gfile.glob(os.path.join(examples_uri, f"Split-{split}", "*")))  # gs:// too
     rows = []
     for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
         features = tf.train.Example.FromString(record.numpy()).features.feature
@@ -135,7 +135,8 @@ def find_issues(labels: np.ndarray, probabilities: np.ndarray) -> Tuple[np.ndarr
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
-    suspects = find_label_issues(labels, probabilities, filter_by="prune_by_noise_rate")
+    # n_jobs=1: cleanlab would otherwise fork a process pool inside the TensorFlow/Beam process.
+    suspects = find_label_issues(labels, probabilities, filter_by="prune_by_noise_rate", n_jobs=1)
     scores = 1.0 - get_label_quality_scores(labels, probabilities, method="self_confidence")
     return suspects, scores
 
@@ -146,14 +147,21 @@ def inspect(examples_uri: str, splits: List[str], model_dir: str, config: Inspec
     labels = np.array([label for _, _, _, label in rows], np.int64)
     num_classes = max(len(config.class_names), int(labels.max()) + 1 if len(labels) else 0)
     counts = np.bincount(labels, minlength=num_classes) if len(labels) else np.zeros(0, np.int64)
-    present = counts[counts > 0]
-    folds = int(min(config.folds, present.min())) if present.size else 0
-    if folds < 2 or present.size < 2:
-        return {"examples": len(rows), "skipped": "fewer than 2 examples in some class, or fewer than 2 classes: "
-                                                   "confident learning needs both", "rows": [], "suspects": []}
+    # A class with a single example cannot be held out and fitted at once: it is left out (not scored),
+    # rather than turning the inspection off for every other class.
+    scored = np.array([counts[label] >= 2 for label in labels], bool)
+    kept = counts[counts >= 2]
+    folds = int(min(config.folds, kept.min())) if kept.size else 0
+    unscored = sorted(int(c) for c in np.where((counts > 0) & (counts < 2))[0])
+    if folds < 2 or kept.size < 2:
+        return {"examples": len(rows), "skipped": "confident learning needs at least 2 classes with 2 or more "
+                                                   "examples each", "rows": [], "suspects": []}
     embeddings, model_probabilities = embed(model_dir, [image for _, _, image, _ in rows], config.batch_size)
-    probabilities = out_of_sample_probabilities(embeddings, labels, num_classes, folds, config.seed)
-    suspects, scores = find_issues(labels, probabilities)
+    probabilities = np.zeros((len(rows), num_classes))
+    probabilities[scored] = out_of_sample_probabilities(embeddings[scored], labels[scored], num_classes, folds,
+                                                        config.seed)
+    suspects, scores = np.zeros(len(rows), bool), np.zeros(len(rows))
+    suspects[scored], scores[scored] = find_issues(labels[scored], probabilities[scored])
     name = (lambda i: config.class_names[i] if i < len(config.class_names) else str(i))
     table = []
     for index, (split, filename, _, label) in enumerate(rows):
@@ -161,12 +169,14 @@ def inspect(examples_uri: str, splits: List[str], model_dir: str, config: Inspec
         table.append({
             "file": filename, "split": split, "given_label": name(label), "predicted_label": name(predicted),
             "confidence": round(float(model_probabilities[index, predicted]), 4),
-            "suggested_label": name(int(probabilities[index].argmax())), "score": round(float(scores[index]), 4),
+            "suggested_label": name(int(probabilities[index].argmax())) if scored[index] else "",
+            "score": round(float(scores[index]), 4),
             "suspect": bool(suspects[index]),
         })
     ranked = sorted((r for r in table if r["suspect"]), key=lambda r: (-r["score"], r["split"], r["file"]))
     return {"examples": len(rows), "folds": folds, "rows": table, "suspects": ranked,
-            "out_of_sample_accuracy": round(float((probabilities.argmax(1) == labels).mean()), 4)}
+            "unscored_classes": [name(c) for c in unscored],
+            "out_of_sample_accuracy": round(float((probabilities[scored].argmax(1) == labels[scored]).mean()), 4)}
 
 
 def _write_csv(path: str, columns: List[str], rows: List[Dict[str, Any]]) -> None:
@@ -202,7 +212,10 @@ class Executor(base_executor.BaseExecutor):
         logging.info("LabelInspector: %d of %d examples (%.1f%%) look mislabelled; %s", len(result["suspects"]),
                      result["examples"], 100 * share, issues_path)
         if config.action == "stop" and share > config.max_share:
+            # TFX deletes a failed executor's outputs: the suspects are kept beside them for the user.
+            kept = keep_after_failure([issues_path, os.path.join(output.uri, SUMMARY_FILENAME)], output.uri)
             raise LabelIssuesFound(
                 f"{len(result['suspects'])} of {result['examples']} examples ({share:.1%}) look mislabelled, more "
-                f"than the allowed {config.max_share:.1%}; the suspects, highest score first: {issues_path}. "
+                f"than the allowed {config.max_share:.1%}; the suspects, highest score first: "
+                f"{os.path.join(kept, ISSUES_FILENAME)}. "
                 "Fix those labels, raise --max-label-issue-share, or run with --label-issues warn.")

@@ -71,7 +71,7 @@ def _artifacts(root):
 def _run(root, **config):
     examples, model = _artifacts(root)
     output = LabelIssues()
-    output.uri = str(root / "issues")
+    output.uri = str(root / "LabelInspector" / "label_issues" / "7")  # the pipeline's layout
     error = None
     try:
         Executor().Do({"examples": [examples], "model": [model]}, {"label_issues": [output]},
@@ -133,3 +133,27 @@ def test_bad_settings_are_refused():
         InspectionConfig(action="ignore")
     with pytest.raises(ValueError, match="share"):
         InspectionConfig(max_share=2.0)
+
+
+def test_a_class_with_one_example_is_left_out_not_the_whole_inspection(tmp_path):
+    from components.label_inspector.executor import inspect
+
+    examples, model = _artifacts(tmp_path)
+    # A fourth class with a single example: confident learning cannot hold it out and fit it at once.
+    path = os.path.join(examples.uri, "Split-train", "extra.tfrecord.gz")
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        writer.write(make_image_example(_png(0, np.random.default_rng(5)), 3, "violet", "train/lonely.png")
+                     .SerializeToString())
+    result = inspect(examples.uri, ["train", "eval"], os.path.join(model.uri, "Format-Serving"),
+                     InspectionConfig(class_names=CLASSES + ["violet"]))
+    assert "skipped" not in result and result["unscored_classes"] == ["violet"] and result["folds"] == 5
+    lonely = next(r for r in result["rows"] if r["file"] == "train/lonely.png")
+    assert (lonely["suggested_label"], lonely["score"], lonely["suspect"]) == ("", 0.0, False)
+    assert {r["file"] for r in result["suspects"][:2]} <= set(FLIPPED)
+
+
+def test_stop_keeps_the_suspects_where_tfx_does_not_delete_them(tmp_path):
+    _, error = _run(tmp_path, action="stop", max_share=0.01)
+    kept = str(error).split("highest score first: ")[1].split(". ")[0]
+    assert os.sep + "failed" + os.sep in kept and os.path.isfile(kept)
+    assert open(kept).readline().startswith("file,split,given_label")
