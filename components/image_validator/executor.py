@@ -34,6 +34,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
 from common import names
+from common.json_config import JsonConfig
 from common.failure_copies import keep_after_failure
 from components.image_validator import checks
 from components.image_validator.spec import (CONFIG_KEY, EXAMPLES_KEY, QUARANTINE_KEY, REPORT_FILENAME, REPORT_KEY,
@@ -41,7 +42,7 @@ from components.image_validator.spec import (CONFIG_KEY, EXAMPLES_KEY, QUARANTIN
 
 
 @dataclasses.dataclass
-class ValidationConfig:
+class ValidationConfig(JsonConfig):
     """What to check; serialised into the component's ``config`` execution parameter."""
 
     image_key: str = names.DEFAULT_IMAGE_KEY
@@ -65,12 +66,6 @@ class ValidationConfig:
     #: Hash of the validator's code (pipeline/cache_keys.py): a changed check reruns the validator.
     code_version: str = ""
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "ValidationConfig":
-        return cls(**json.loads(text))
 
 
 #: What to change when a reason dominates because of a setting rather than the files.

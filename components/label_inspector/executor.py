@@ -39,6 +39,7 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from common import names
+from common.json_config import JsonConfig
 from common.failure_copies import keep_after_failure
 from components.label_inspector.spec import (CONFIG_KEY, EXAMPLES_KEY, ISSUES_FILENAME, LABEL_ISSUES_KEY, MODEL_KEY,
                                              PREDICTIONS_FILENAME, SUMMARY_FILENAME)
@@ -53,7 +54,7 @@ class LabelIssuesFound(RuntimeError):
 
 
 @dataclasses.dataclass
-class InspectionConfig:
+class InspectionConfig(JsonConfig):
     """What the LabelInspector reads and decides; travels as JSON in the component's exec properties."""
 
     image_key: str = names.DEFAULT_IMAGE_KEY
@@ -75,12 +76,6 @@ class InspectionConfig:
         if not 0.0 <= self.max_share <= 1.0:
             raise ValueError(f"--max-label-issue-share must be within [0, 1], got {self.max_share}")
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "InspectionConfig":
-        return cls(**json.loads(text))
 
 
 def read_examples(examples_uri: str, split: str, config: InspectionConfig) -> List[Tuple[str, bytes, int]]:
