@@ -114,16 +114,21 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     return summary
 
 
+def _output_json(nodes: Dict[str, mlmd.NodeRun], node_id: str, key: str, filename: str) -> Dict:
+    """A JSON file inside a node's output artifact ({} when the node, the output or the file is absent)."""
+    node = nodes.get(node_id)
+    uri = node.uri(key) if node and node.outputs.get(key) else None
+    path = os.path.join(uri, filename) if uri else None
+    if not (path and os.path.isfile(path)):
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def read_example_counts(nodes: Dict[str, mlmd.NodeRun], validation: Dict[str, object]) -> Dict[str, int]:
     """train / validation from the Trainer's model_run artifact, eval from the ImageValidator's good count."""
-    counts: Dict[str, int] = {}
-    trainer = nodes.get(names.TRAINER)
-    run_dir = trainer.uri("model_run") if trainer else None
-    path = os.path.join(run_dir, names.TRAINING_SPLITS_FILENAME) if run_dir else None
-    if path and os.path.isfile(path):
-        with open(path, encoding="utf-8") as handle:
-            recorded = json.load(handle)
-        counts.update({role: int(recorded[role]) for role in ("train", "validation") if role in recorded})
+    recorded = _output_json(nodes, names.TRAINER, "model_run", names.TRAINING_SPLITS_FILENAME)
+    counts = {role: int(recorded[role]) for role in ("train", "validation") if role in recorded}
     good = validation.get("split_good", {}) if validation else {}
     if names.EVAL_SPLIT in good:
         counts["eval"] = int(good[names.EVAL_SPLIT])
@@ -134,25 +139,13 @@ def read_label_issues(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, object]:
     """The LabelInspector's counts and decision (empty when it did not run)."""
     from components.label_inspector.spec import SUMMARY_FILENAME
 
-    inspector = nodes.get(names.LABEL_INSPECTOR)
-    uri = inspector.uri("label_issues") if inspector and inspector.outputs.get("label_issues") else None
-    path = os.path.join(uri, SUMMARY_FILENAME) if uri else None
-    if not (path and os.path.isfile(path)):
-        return {}
-    with open(path, encoding="utf-8") as handle:
-        recorded = json.load(handle)
+    recorded = _output_json(nodes, names.LABEL_INSPECTOR, "label_issues", SUMMARY_FILENAME)
     return {k: recorded[k] for k in ("suspects", "examples", "share", "action", "skipped") if k in recorded}
 
 
 def read_training_speed(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, float]:
     """Images per second of each training phase, from the Trainer's model_run artifact (empty if absent)."""
-    trainer = nodes.get(names.TRAINER)
-    run_dir = trainer.uri("model_run") if trainer else None
-    path = os.path.join(run_dir, names.TRAINING_SPEED_FILENAME) if run_dir else None
-    if not (path and os.path.isfile(path)):
-        return {}
-    with open(path, encoding="utf-8") as handle:
-        phases = json.load(handle).get("phases", {})
+    phases = _output_json(nodes, names.TRAINER, "model_run", names.TRAINING_SPEED_FILENAME).get("phases", {})
     return {name: p["images_per_second"] for name, p in phases.items() if p.get("images_per_second")}
 
 

@@ -20,6 +20,7 @@ from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
 from common import names
+from common.examples_io import first_bytes, split_features
 from components.facets_pages import pages
 from components.facets_pages.spec import (CONFIG_KEY, DIVE_KEY, EXAMPLES_KEY, LABEL_ISSUES_KEY, OVERVIEW_KEY,
                                           QUARANTINE_KEY, STATISTICS_KEY, VALIDATION_REPORT_KEY)
@@ -38,15 +39,8 @@ def load_statistics(uri: str, split: str):
 
 def read_images(uri: str, split: str, image_key: str, filename_key: str) -> Dict[str, bytes]:
     """{file name: encoded image} of one split of an Examples artifact."""
-    files = sorted(tf.io.gfile.glob(os.path.join(uri, f"Split-{split}", "*")))
-    images = {}
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
-        feature = tf.train.Example.FromString(record.numpy()).features.feature
-        name = feature[filename_key].bytes_list.value[0].decode("utf-8", "replace") \
-            if filename_key in feature and feature[filename_key].bytes_list.value else ""
-        image = feature[image_key].bytes_list.value if image_key in feature else []
-        images[name] = image[0] if image else b""
-    return images
+    return {(first_bytes(features, filename_key) or b"").decode("utf-8", "replace"):
+            first_bytes(features, image_key) or b"" for features in split_features(uri, split)}
 
 
 def read_predictions(uri: Optional[str]) -> Dict[Tuple[str, str], Dict[str, str]]:

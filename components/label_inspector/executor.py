@@ -39,6 +39,7 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from common import names
+from common.examples_io import first_bytes, split_features
 from common.json_config import JsonConfig
 from common.failure_copies import keep_after_failure
 from components.label_inspector.spec import (CONFIG_KEY, EXAMPLES_KEY, ISSUES_FILENAME, LABEL_ISSUES_KEY, MODEL_KEY,
@@ -80,16 +81,13 @@ class InspectionConfig(JsonConfig):
 
 def read_examples(examples_uri: str, split: str, config: InspectionConfig) -> List[Tuple[str, bytes, int]]:
     """(file name, encoded image, label) of every example of one split."""
-    files = sorted(tf.io.gfile.glob(os.path.join(examples_uri, f"Split-{split}", "*")))  # gs:// too
     rows = []
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
-        features = tf.train.Example.FromString(record.numpy()).features.feature
-        filename = features[config.filename_key].bytes_list.value[0].decode("utf-8", "replace") \
-            if config.filename_key in features and features[config.filename_key].bytes_list.value else ""
+    for features in split_features(examples_uri, split):
+        filename = (first_bytes(features, config.filename_key) or b"").decode("utf-8", "replace")
         labels = features[config.label_key].int64_list.value if config.label_key in features else []
-        images = features[config.image_key].bytes_list.value if config.image_key in features else []
-        if labels and images:
-            rows.append((filename or f"{split}#{len(rows)}", images[0], int(labels[0])))
+        image = first_bytes(features, config.image_key)
+        if labels and image is not None:
+            rows.append((filename or f"{split}#{len(rows)}", image, int(labels[0])))
     return rows
 
 
