@@ -62,6 +62,9 @@ BULK_INFERENCE_SIGNATURE = "bulk_inference"
 EMBEDDING_KEY = "embedding"
 #: Outputs of the evaluation signature, read by components/iou_metric.py.
 PREDICTED_MASK_KEY = "predicted_mask"
+#: TFMA model names of the TFLite files in the TfliteEvaluator's evaluation (components/tflite_evaluator/).
+TFLITE_FLOAT_MODEL = "tflite"
+TFLITE_INT8_MODEL = "tflite_int8"
 LABEL_MASK_KEY = "label_mask"
 
 # --- files ---------------------------------------------------------------------------
@@ -78,6 +81,8 @@ TRAINING_SPEED_FILENAME = "training_speed.json"
 
 # --- pipeline node ids (read back from ML Metadata by reporting/) ------------------
 LABEL_INSPECTOR = "LabelInspector"
+TFLITE_EVALUATOR = "TfliteEvaluator"
+MODEL_CARD_GEN = "ModelCardGen"
 FACETS_PAGES = "FacetsPages"
 BULK_INFERRER = "BulkInferrer"
 MODEL_IMPORTER = "model_importer"

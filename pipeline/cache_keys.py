@@ -22,6 +22,10 @@ inputs.py, signatures.py, …)
 a training setting (learning rate, backbone, …)        Trainer, Evaluator, Pusher — not Transform
                                                        (Transform gets TransformConfig only)
 components/iou_metric.py (segmentation)                Evaluator, Pusher
+a module the TfliteEvaluator's hooks import             TfliteEvaluator (nothing waits for it)
+(trainer/tflite_evaluation.py, trainer/image_ops.py, …)
+a module the ModelCardGen's executor imports            ModelCardGen, Pusher
+(components/model_card/, …)
 the schema file's content                              ImportSchemaGen and everything after it
 the embedded data generators (ingest/embedded.py)      the data is regenerated: ImportExampleGen and after
 =====================================================  ==============================================
@@ -49,6 +53,8 @@ ENTRY_MODULES = {
     "AnomalyGate": "components.anomaly_gate.executor",
     "LabelInspector": "components.label_inspector.executor",
     "FacetsPages": "components.facets_pages.executor",
+    "TfliteEvaluator": "trainer.tflite_evaluation",
+    "ModelCardGen": "components.model_card.executor",
     "Transform": "trainer.preprocessing",
     "Trainer": "trainer.run",
     "Evaluator": "components.iou_metric",

@@ -28,14 +28,15 @@ def _changed_after_editing(tree, relative_path):
 @pytest.mark.parametrize("edited, expected", [
     ("components/image_validator/checks.py", {"ImageValidator"}),
     ("components/anomaly_gate/executor.py", {"AnomalyGate"}),
-    ("trainer/image_ops.py", {"Transform", "Trainer"}),
+    ("trainer/image_ops.py", {"Transform", "Trainer", "TfliteEvaluator"}),
     ("trainer/run.py", {"Trainer"}),
     ("trainer/inputs.py", {"Trainer"}),
     ("components/iou_metric.py", {"Evaluator"}),
     ("components/label_inspector/executor.py", {"LabelInspector"}),
     ("components/facets_pages/pages.py", {"FacetsPages"}),
     ("ingest/embedded.py", {"embedded data"}),
-    ("common/names.py", {"ImageValidator", "Transform", "Trainer", "Evaluator", "LabelInspector", "FacetsPages"}),
+    ("common/names.py", {"ImageValidator", "Transform", "Trainer", "Evaluator", "LabelInspector", "FacetsPages",
+                         "TfliteEvaluator"}),
     ("common/__init__.py", set(cache_keys.ENTRY_MODULES)),
 ])
 def test_an_edit_changes_the_version_of_exactly_the_components_that_run_it(tree, edited, expected):

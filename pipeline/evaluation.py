@@ -72,6 +72,24 @@ def segmentation_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     )
 
 
+def tflite_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+    """The TfliteEvaluator's: one TFLite model spec per file the Trainer writes, the blessing metric without
+    thresholds (the SavedModel's Evaluator blesses; this one measures what the conversion loses)."""
+    trainer = config.trainer
+    model_names = [names.TFLITE_FLOAT_MODEL] + ([names.TFLITE_INT8_MODEL] if trainer.tflite == "int8" else [])
+    label_key = trainer.label_key if config.task == "classification" else None
+    blessing_spec = eval_config(config)
+    metrics = [tfma.MetricConfig(class_name=metric.class_name, module=metric.module, config=metric.config)
+               for spec in blessing_spec.metrics_specs[:1] for metric in spec.metrics
+               if metric.class_name in ("ExampleCount", "SparseCategoricalAccuracy", "SemanticSegmentationIoU")]
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(name=name, model_type=tfma.constants.TF_LITE, label_key=label_key)
+                     for name in model_names],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=metrics, model_names=model_names)],
+    )
+
+
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     if config.task == "segmentation":
         return segmentation_eval_config(config)

@@ -1,7 +1,8 @@
 """The TFX pipeline definition, shared by the local and the Kubeflow runner.
 
-ImportExampleGen -> StatisticsGen / SchemaGen / ExampleValidator -> Transform
--> Trainer -> (latest blessed model) -> Evaluator -> Pusher.
+ImportExampleGen -> ImageValidator -> StatisticsGen / SchemaGen / ExampleValidator -> AnomalyGate
+-> Transform -> Trainer -> LabelInspector (classification), (latest blessed model) -> Evaluator,
+TfliteEvaluator -> ModelCardGen -> Pusher (the model and its card); FacetsPages beside.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
 from components.anomaly_gate.component import AnomalyGate
-from components.atomic_pusher.executor import Executor as AtomicPusherExecutor
+from components.atomic_pusher.component import AtomicPusher
 from components.checked_evaluator.executor import Executor as CheckedEvaluatorExecutor
 from components.facets_pages.component import FacetsPages
 from components.id_free_schema.executor import Executor as IdFreeSchemaGenExecutor
@@ -27,14 +28,19 @@ from components.image_validator.component import ImageValidator
 from components.image_validator.executor import ValidationConfig
 from components.label_inspector.component import LabelInspector
 from components.label_inspector.executor import InspectionConfig
+from components.model_card.component import ModelCardGen
+from components.model_card.executor import CardConfig
+from components.tflite_evaluator.component import TfliteEvaluator
 from common import names
 from ingest.source import DataSource
 from pipeline import cache_keys
 from pipeline.configs import PipelineConfig
-from pipeline.evaluation import eval_config
+from pipeline.evaluation import eval_config, tflite_eval_config
 
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.run.run_fn"
+#: TFMA hooks for the TfliteEvaluator (custom_eval_shared_model, custom_extractors).
+TFLITE_EVALUATION_MODULE = "trainer.tflite_evaluation"
 
 
 def _runtime_parameters(config: PipelineConfig, data: DataSource) -> dict:
@@ -86,6 +92,24 @@ def inspection_config(config: PipelineConfig) -> InspectionConfig:
         action=quality.label_issues, max_share=quality.max_label_issue_share, seed=trainer.seed,
         code_version=config.code_versions["LabelInspector"],
     )
+
+
+#: Training settings a model card lists (the rest of TrainerConfig is plumbing: keys, code versions).
+CARD_SETTINGS = ("backbone", "weights", "image_size", "resize_policy", "batch_size", "steps_per_epoch",
+                 "learning_rate", "fine_tune_learning_rate", "fine_tune_fraction", "early_stopping_patience",
+                 "validation_fraction", "seed", "class_weights", "dice_weight", "augmentation", "tflite",
+                 "distribution")
+
+
+def model_card_config(config: PipelineConfig) -> CardConfig:
+    """What the model card states that no artifact records: names, the data source, the settings."""
+    trainer = dataclasses.asdict(config.trainer)
+    settings = {key: trainer[key] for key in CARD_SETTINGS if trainer.get(key) is not None}
+    settings["train_steps"] = config.steps.train_steps
+    return CardConfig(pipeline_name=config.run.pipeline_name, task=config.task,
+                      class_names=list(config.trainer.class_names), label_key=config.trainer.label_key,
+                      data_source=config.data.path or f"the embedded {config.task} dataset",
+                      settings=settings, code_version=config.code_versions[names.MODEL_CARD_GEN])
 
 
 def lineage(config: PipelineConfig) -> str:
@@ -186,24 +210,14 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     )
     # TFX's Evaluator, refusing an eval-config (a runtime parameter on Kubeflow) that has no blessing threshold.
     evaluator.executor_spec = executor_spec.BeamExecutorSpec(CheckedEvaluatorExecutor)
-    pusher = tfx.components.Pusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        # A version folder appears complete or not at all, and a model is published once.
-        custom_executor_spec=executor_spec.ExecutorClassSpec(AtomicPusherExecutor),
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=_absolute(config.serving_model_dir))
-        ),
-    )
     components = [example_gen, image_validator, statistics_gen, schema_gen, example_validator, anomaly_gate,
                   transform, trainer]
-    label_issues = None
+    label_issues, label_inspector = None, None
     if config.task == "classification":
         # Suspected label errors, from out-of-sample probabilities on the trained model's embeddings;
         # the Pusher waits for it so that --label-issues stop keeps a model off the serving path.
         label_inspector = LabelInspector(examples=examples, model=trainer.outputs["model"],
                                          config=inspection_config(config))
-        pusher.add_upstream_node(label_inspector)
         components.append(label_inspector)
         label_issues = label_inspector.outputs["label_issues"]
     # Facets Overview and Dive as offline HTML artifacts (the Kubeflow UI shows them; the local report copies them).
@@ -212,7 +226,33 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         quarantine=image_validator.outputs["quarantine"], validation_report=image_validator.outputs["report"],
         label_issues=label_issues, image_key=config.trainer.image_key, class_names=config.trainer.class_names,
         code_version=config.code_versions["FacetsPages"])
-    components += [facets_pages, model_resolver, evaluator, pusher]
+    components += [facets_pages, model_resolver, evaluator]
+    tflite_evaluation = None
+    if config.trainer.tflite != "none":
+        # What the TFLite conversion (and int8 quantisation) loses, measured on the same eval split.
+        tflite_evaluator = TfliteEvaluator(
+            examples=examples, model=trainer.outputs["model"], eval_config=tflite_eval_config(config),
+            module_path=TFLITE_EVALUATION_MODULE, code_version=config.code_versions[names.TFLITE_EVALUATOR])
+        components.append(tflite_evaluator)
+        tflite_evaluation = tflite_evaluator.outputs["evaluation"]
+    model_card = ModelCardGen(
+        model=trainer.outputs["model"], model_run=trainer.outputs["model_run"],
+        evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"],
+        validation_report=image_validator.outputs["report"], tflite_evaluation=tflite_evaluation,
+        label_issues=label_issues, config=model_card_config(config))
+    pusher = AtomicPusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        # The card is pushed inside the version directory, beside the SavedModel it describes.
+        model_card=model_card.outputs["model_card"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=_absolute(config.serving_model_dir))
+        ),
+    ).with_id(names.PUSHER)
+    if label_inspector is not None:
+        # --label-issues stop keeps a model off the serving path.
+        pusher.add_upstream_node(label_inspector)
+    components += [model_card, pusher]
     for component in components:
         extra = config.run.component_beam_args.get(component.id)
         if extra:

@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from common import names
+from components.checked_evaluator.results import read_evaluation, read_failed_checks
 from reporting import drift, mlmd, run_summary
 
 THUMB = 56
@@ -340,13 +341,20 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
     sections.append("<h2 id=evaluation>Evaluation</h2>")
     evaluator = nodes[names.EVALUATOR].outputs if names.EVALUATOR in nodes else {}
     if evaluator.get("evaluation"):
-        metrics, _ = run_summary.read_evaluation(evaluator["evaluation"][0].uri, label_key, class_names)
+        metrics, _ = read_evaluation(evaluator["evaluation"][0].uri, label_key, class_names)
         sections.append(_table(["metric", "value"], [(k, f"{v:.4f}") for k, v in sorted(metrics.items())],
                                cls="metrics"))
+        tflite = run_summary.read_tflite_evaluation(nodes)
+        if tflite:
+            sections.append("<p>TFLite files on the same eval split (TfliteEvaluator):</p>")
+            rows = [(model, name, f"{value:.4f}", f"{metrics[name]:.4f}" if name in metrics else "-")
+                    for model, values in sorted(tflite.items()) for name, value in sorted(values.items())
+                    if "/" not in name]
+            sections.append(_table(["TFLite model", "metric", "value", "SavedModel"], rows, cls="tflite"))
         blessed = evaluator.get("blessing") and mlmd.custom_property(evaluator["blessing"][0], "blessed")
         verdict = "BLESSED" if blessed else "NOT blessed"
         if not blessed:
-            failed = run_summary.read_failed_checks(evaluator["evaluation"][0].uri, None)
+            failed = read_failed_checks(evaluator["evaluation"][0].uri, None)
             verdict += (" — " + "; ".join(failed)) if failed else ""
         sections.append(f'<p class="{"good" if blessed else "bad"}" id=verdict>{_esc(verdict)}</p>')
     else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 from typing import Dict, List, Optional
 
 from common import names
+from components.checked_evaluator.results import read_evaluation, read_failed_checks
 from reporting import mlmd
 
 @dataclasses.dataclass
@@ -37,6 +37,8 @@ class RunSummary:
     label_issues: Dict[str, object] = dataclasses.field(default_factory=dict)
     #: Training images per second of each phase ("head", "fine_tune" or "train"), input waits included.
     training_speed: Dict[str, float] = dataclasses.field(default_factory=dict)
+    #: TfliteEvaluator: overall metrics of each TFLite file ("tflite", "tflite_int8"), same eval split.
+    tflite_metrics: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
     #: Each failed blessing check in words, e.g. "mean_iou 0.6300 < 0.7000" (empty when blessed).
     failed_checks: List[str] = dataclasses.field(default_factory=list)
     #: The model the candidate was compared with ("model 7: <uri>"), or None for a first model.
@@ -48,30 +50,6 @@ class RunSummary:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
-
-
-def read_evaluation(evaluation_uri: str, label_key: str, class_names: List[str]) -> tuple:
-    """(overall metrics, per-class metrics) from a TFMA evaluation artifact."""
-    import tensorflow_model_analysis as tfma
-
-    result = tfma.load_eval_result(evaluation_uri)
-    overall: Dict[str, float] = {}
-    per_class: Dict[str, Dict[str, float]] = {}
-    for slice_key, metrics in result.slicing_metrics:
-        flat = {}
-        for sub_key, values in metrics.get("", {}).items():
-            for name, value in values.items():
-                if "doubleValue" not in value:
-                    continue
-                match = re.match(r"classId:(\d+)", sub_key)
-                flat[f"{name}/{class_names[int(match.group(1))]}" if match else name] = float(value["doubleValue"])
-        if slice_key == ():
-            overall.update(flat)
-        elif len(slice_key) == 1 and slice_key[0][0] == label_key:
-            class_id = int(slice_key[0][1])
-            name = class_names[class_id] if class_id < len(class_names) else str(class_id)
-            per_class[name] = {k: v for k, v in flat.items() if "/" not in k}
-    return overall, per_class
 
 
 def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_names: List[str],
@@ -103,6 +81,7 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     summary.examples = read_example_counts(nodes, summary.validation)
     summary.training_speed = read_training_speed(nodes)
     summary.label_issues = read_label_issues(nodes)
+    summary.tflite_metrics = read_tflite_evaluation(nodes)
     resolver = nodes.get(names.BASELINE_RESOLVER)
     baselines = resolver.outputs.get("model", []) if resolver else []
     if baselines:
@@ -143,33 +122,36 @@ def read_label_issues(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, object]:
     return {k: recorded[k] for k in ("suspects", "examples", "share", "action", "skipped") if k in recorded}
 
 
+def read_tflite_evaluation(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, Dict[str, float]]:
+    """The TfliteEvaluator's overall metrics per TFLite file (empty when it did not run)."""
+    from components.tflite_evaluator.results import read_tflite_metrics
+
+    node = nodes.get(names.TFLITE_EVALUATOR)
+    if node is None or not node.outputs.get("evaluation"):
+        return {}
+    return read_tflite_metrics(node.uri("evaluation"))
+
+
+def format_tflite_metrics(summary: RunSummary) -> List[str]:
+    """One line per TFLite file: each metric beside the SavedModel's value on the same eval split."""
+    files = {names.TFLITE_FLOAT_MODEL: "model.tflite (float)", names.TFLITE_INT8_MODEL: "model_int8.tflite (int8)"}
+    lines = []
+    for model, metrics in sorted(summary.tflite_metrics.items()):
+        shown = []
+        for name, value in sorted(metrics.items()):
+            if name == "example_count" or "/" in name:
+                continue
+            saved = summary.metrics.get(name)
+            versus = f" (SavedModel {saved:.4f}, {value - saved:+.4f})" if saved is not None else ""
+            shown.append(f"{name} {value:.4f}{versus}")
+        lines.append(f"  {files.get(model, model):<28} " + ", ".join(shown))
+    return lines
+
+
 def read_training_speed(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, float]:
     """Images per second of each training phase, from the Trainer's model_run artifact (empty if absent)."""
     phases = _output_json(nodes, names.TRAINER, "model_run", names.TRAINING_SPEED_FILENAME).get("phases", {})
     return {name: p["images_per_second"] for name, p in phases.items() if p.get("images_per_second")}
-
-
-def read_failed_checks(evaluation_uri: str, baseline: Optional[str]) -> List[str]:
-    """Each blessing check TFMA failed, with its value and threshold, from the evaluation's validation result."""
-    import tensorflow_model_analysis as tfma
-
-    result = tfma.load_validation_result(evaluation_uri)
-    lines = []
-    for per_slice in result.metric_validations_per_slice:
-        for failure in per_slice.failures:
-            name = failure.metric_key.name
-            value = failure.metric_value.double_value.value
-            threshold = failure.metric_threshold
-            if failure.metric_key.is_diff:
-                allowed = abs(threshold.change_threshold.absolute.value + 1e-10)
-                lines.append(f"{name} {abs(value):.4f} below the baseline ({baseline or 'last blessed model'}), "
-                             f"allowed {allowed:.4f}")
-            elif threshold.value_threshold.HasField("lower_bound") and \
-                    value < threshold.value_threshold.lower_bound.value:
-                lines.append(f"{name} {value:.4f} < {threshold.value_threshold.lower_bound.value:.4f}")
-            else:
-                lines.append(f"{name} {value:.4f}: {failure.message}")
-    return lines
 
 
 def load_validation_report(outputs: Dict[str, list]) -> tuple:
@@ -225,6 +207,9 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
             value = summary.metrics[name]
             shown = "n/a (class absent)" if value != value else f"{value:.4f}"
             lines.append(f"  {name:<40} {shown}")
+    if summary.tflite_metrics:
+        lines.append("TFLite files (same eval split, TFMA):")
+        lines.extend(format_tflite_metrics(summary))
     if summary.examples:
         lines.append("")
         roles = {"train": "fitted", "validation": "carved from train; picks the best epoch",

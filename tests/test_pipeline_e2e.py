@@ -29,7 +29,8 @@ from trainer.config import AugmentationConfig, TrainerConfig
 pytestmark = pytest.mark.e2e
 
 EXPECTED_COMPONENTS = ["ImportExampleGen", "ImageValidator", "StatisticsGen", "SchemaGen", "ExampleValidator", "AnomalyGate", "Transform",
-                       "Trainer", "LabelInspector", "FacetsPages", "latest_blessed_model_resolver", "Evaluator", "Pusher"]
+                       "Trainer", "LabelInspector", "FacetsPages", "latest_blessed_model_resolver", "Evaluator", "TfliteEvaluator",
+                       "Pusher"]
 
 
 #: ~3% bad files hidden among the 300 digits, each with the reason the validator must give.
@@ -294,6 +295,19 @@ def test_pushed_tflite_files_match_the_saved_model_accuracy(cold_run):
         assert abs(np.mean(predicted == labels) - accuracy) <= tolerance, name
         displayer = metadata.MetadataDisplayer.with_model_file(os.path.join(folder, name))
         assert displayer.get_packed_associated_file_list() == ["labels.txt"]
+
+
+def test_the_tflite_evaluator_scores_both_files_beside_the_saved_model(cold_run):
+    """TFMA's numbers for the TFLite files (TfliteEvaluator) agree with the interpreter check above; shown in the summary."""
+    _, summary, _ = cold_run
+    accuracy = summary.metrics["sparse_categorical_accuracy"]
+    assert sorted(summary.tflite_metrics) == [names.TFLITE_FLOAT_MODEL, names.TFLITE_INT8_MODEL]
+    for model, tolerance in ((names.TFLITE_FLOAT_MODEL, 0.01), (names.TFLITE_INT8_MODEL, 0.02)):
+        metrics = summary.tflite_metrics[model]
+        assert metrics["example_count"] == summary.metrics["example_count"]
+        assert abs(metrics["sparse_categorical_accuracy"] - accuracy) <= tolerance, model
+    text = format_summary(summary, 1.0)
+    assert re.search(r"model_int8\.tflite \(int8\)\s+sparse_categorical_accuracy \d\.\d{4} \(SavedModel", text)
 
 
 def test_predict_scores_a_folder_with_the_blessed_model_and_quarantines_bad_files(cold_run, tmp_path):

@@ -20,6 +20,7 @@ Transform when a test feeds it images.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Callable, Dict, Iterable, Optional
 
@@ -32,6 +33,8 @@ TFLITE_DIRNAME = "tflite"
 FLOAT_FILENAME = "model.tflite"
 INT8_FILENAME = "model_int8.tflite"
 LABELS_FILENAME = "labels.txt"
+#: Transform's settings (TransformConfig as JSON): how an encoded image becomes the file's input pixels.
+PREPROCESSING_FILENAME = "preprocessing.json"
 
 
 def _converter(model: keras.Model, config: TrainerConfig, dtype) -> "tf.lite.TFLiteConverter":
@@ -76,12 +79,15 @@ def with_metadata(model_buffer: bytes, config: TrainerConfig, labels_path: str) 
 
 def export_tflite(model: keras.Model, config: TrainerConfig, serving_model_dir: str,
                   representative: Optional[Callable[[], Iterable[np.ndarray]]] = None) -> Dict[str, str]:
-    """Writes the TFLite file(s) with metadata and ``labels.txt`` under ``serving_model_dir/tflite``."""
+    """Writes the TFLite file(s) with metadata, ``labels.txt`` and ``preprocessing.json`` under
+    ``serving_model_dir/tflite`` (the TfliteEvaluator reads the last to prepare pixels as Transform does)."""
     out_dir = os.path.join(serving_model_dir, TFLITE_DIRNAME)
     tf.io.gfile.makedirs(out_dir)
     labels_path = os.path.join(out_dir, LABELS_FILENAME)
     with tf.io.gfile.GFile(labels_path, "w") as handle:
         handle.write("".join(f"{name}\n" for name in config.class_names))
+    with tf.io.gfile.GFile(os.path.join(out_dir, PREPROCESSING_FILENAME), "w") as handle:
+        json.dump(config.transform_config().to_dict(), handle, indent=1, sort_keys=True)
     written = {}
     for name, flatbuffer in convert(model, config, representative).items():
         path = os.path.join(out_dir, name)

@@ -7,7 +7,11 @@ from tfx.proto import pusher_pb2
 from tfx.types import standard_artifacts
 from tfx.utils import proto_utils
 
+import pytest
+
 from components.atomic_pusher.executor import PUSHED_FROM, STAGING_PREFIX, Executor
+from components.atomic_pusher.spec import MODEL_CARD_KEY
+from components.model_card.spec import HTML_FILENAME, MARKDOWN_FILENAME, ModelCard
 
 
 def _artifacts(tmp_path, blessed=True, name="model"):
@@ -25,10 +29,13 @@ def _artifacts(tmp_path, blessed=True, name="model"):
     return model, blessing, pushed
 
 
-def _push(tmp_path, model, blessing, pushed):
+def _push(tmp_path, model, blessing, pushed, card=None):
     destination = pusher_pb2.PushDestination(
         filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=str(tmp_path / "serving")))
-    Executor().Do({"model": [model], "model_blessing": [blessing]}, {"pushed_model": [pushed]},
+    inputs = {"model": [model], "model_blessing": [blessing]}
+    if card is not None:
+        inputs[MODEL_CARD_KEY] = [card]
+    Executor().Do(inputs, {"pushed_model": [pushed]},
                   {"push_destination": proto_utils.proto_to_json(destination), "custom_config": json.dumps({})})
     return pushed
 
@@ -73,3 +80,27 @@ def test_object_store_path_publishes_in_place_once(tmp_path, monkeypatch):
     (version,) = os.listdir(tmp_path / "serving")
     assert (tmp_path / "serving" / version / "saved_model.pb").read_bytes() == b"graph"
     assert (tmp_path / "serving" / version / PUSHED_FROM).read_text().strip() == model.uri
+
+
+def _card(tmp_path, files):
+    card = ModelCard()
+    card.uri = str(tmp_path / "card")
+    os.makedirs(card.uri)
+    for name in files:
+        (tmp_path / "card" / name).write_text(f"card {name}")
+    return card
+
+
+def test_the_model_card_lands_inside_the_version_directory(tmp_path):
+    model, blessing, pushed = _artifacts(tmp_path)
+    _push(tmp_path, model, blessing, pushed, _card(tmp_path, [MARKDOWN_FILENAME, HTML_FILENAME]))
+    (version,) = os.listdir(tmp_path / "serving")
+    for name in (MARKDOWN_FILENAME, HTML_FILENAME):
+        assert (tmp_path / "serving" / version / name).read_text() == f"card {name}"
+
+
+def test_an_incomplete_card_is_refused_and_nothing_is_published(tmp_path):
+    model, blessing, pushed = _artifacts(tmp_path)
+    with pytest.raises(FileNotFoundError, match=HTML_FILENAME):
+        _push(tmp_path, model, blessing, pushed, _card(tmp_path, [MARKDOWN_FILENAME]))
+    assert not (tmp_path / "serving").exists() or not os.listdir(tmp_path / "serving")

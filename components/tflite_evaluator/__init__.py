@@ -1,0 +1,1 @@
+"""TfliteEvaluator: TFMA scores the Trainer's TFLite files on the eval split, beside the SavedModel's Evaluator."""
