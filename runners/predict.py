@@ -4,7 +4,8 @@ The folder becomes examples (ingest/unlabelled.py), the inference DAG
 (pipeline/inference.py) validates them and runs TFX's BulkInferrer with the
 newest blessed model recorded in ``--output-dir``'s ML Metadata, and
 ``predictions.csv`` (reporting/predictions.py) lists every file: its class,
-id, confidence and top-k, or its quarantine reason.
+id, confidence and top-k (segmentation: its mask PNG under ``masks/``, class
+pixel shares and mean confidence), or its quarantine reason.
 """
 
 from __future__ import annotations
@@ -26,9 +27,6 @@ def predict(config: PipelineConfig, images_dir: str, verbose: bool = False, log=
     """Runs the inference pipeline on ``images_dir``; returns counts, the model used and the CSV path."""
     from runners.run_log import configure_logging
 
-    if config.task != "classification":
-        raise ValueError("--predict scores classification models for now; for segmentation call the pushed "
-                         "model's serving_default signature (it returns a mask per image)")
     started = time.monotonic()
     from reporting import mlmd
 
@@ -68,10 +66,12 @@ def _predict_logged(config, images_dir, work_dir, model_uri, run_id, pushed, cou
     predict_run, nodes = mlmd.run_nodes(config.metadata_path, inference_pipeline_name(config))
     class_names = list(mlmd.custom_config(mlmd.run_nodes(config.metadata_path, config.pipeline_name, run_id)[1]
                                           [names.TRAINER].execution).get("class_names", []))
-    rows = predictions.read_prediction_logs(nodes[names.BULK_INFERRER].uri("inference_result"), class_names)
-    _, validation = run_summary.load_validation_report(nodes[names.IMAGE_VALIDATOR].outputs)
     csv_path = os.path.join(config.reports_dir, predict_run.replace(":", "-"), names.PREDICTIONS_CSV)
-    counts = predictions.write_predictions(csv_path, rows, validation)
+    rows = predictions.read_prediction_logs(nodes[names.BULK_INFERRER].uri("inference_result"), class_names,
+                                            masks_dir=os.path.join(os.path.dirname(csv_path),
+                                                                   predictions.MASKS_DIRNAME))
+    _, validation = run_summary.load_validation_report(nodes[names.IMAGE_VALIDATOR].outputs)
+    counts = predictions.write_predictions(csv_path, rows, validation, config.task)
     result = {**counts, "predictions": csv_path, "model_run": run_id, "model": model_uri, "pushed_model": pushed,
               "prediction_run": predict_run, "log": log_path, "seconds": round(time.monotonic() - started, 1)}
     with open(os.path.join(os.path.dirname(csv_path), "predict_summary.json"), "w", encoding="utf-8") as handle:

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.e2e
 
 EXPECTED_COMPONENTS = ["ImportExampleGen", "ImageValidator", "StatisticsGen", "SchemaGen", "ExampleValidator", "AnomalyGate", "Transform",
                        "Trainer", "LabelInspector", "FacetsPages", "latest_blessed_model_resolver", "Evaluator", "TfliteEvaluator",
-                       "Pusher"]
+                       "ModelCardGen", "Pusher"]
 
 
 #: ~3% bad files hidden among the 300 digits, each with the reason the validator must give.
@@ -105,7 +105,8 @@ def test_every_component_ran_and_is_recorded_in_mlmd(cold_run):
     assert sorted(order) == sorted(EXPECTED_COMPONENTS)
     # Topological: each after what it reads; the Pusher last (it waits for the LabelInspector too).
     for before, after in (("ImageValidator", "StatisticsGen"), ("AnomalyGate", "Transform"), ("Trainer", "LabelInspector"),
-                          ("LabelInspector", "FacetsPages"), ("Evaluator", "Pusher"), ("LabelInspector", "Pusher")):
+                          ("LabelInspector", "FacetsPages"), ("Evaluator", "Pusher"), ("LabelInspector", "Pusher"),
+                          ("TfliteEvaluator", "ModelCardGen"), ("ModelCardGen", "Pusher")):
         assert order.index(before) < order.index(after), (before, after)
     assert order[-1] == "Pusher"
     assert {c.state for c in summary.components} == {"COMPLETE"}
@@ -308,6 +309,21 @@ def test_the_tflite_evaluator_scores_both_files_beside_the_saved_model(cold_run)
         assert abs(metrics["sparse_categorical_accuracy"] - accuracy) <= tolerance, model
     text = format_summary(summary, 1.0)
     assert re.search(r"model_int8\.tflite \(int8\)\s+sparse_categorical_accuracy \d\.\d{4} \(SavedModel", text)
+
+
+def test_the_model_card_sits_in_the_pushed_version_directory_and_states_this_run(cold_run):
+    """model_card.md / .html beside saved_model.pb, with this run's counts, metrics and verdict."""
+    config, summary, _ = cold_run
+    markdown = open(os.path.join(summary.pushed_model, "model_card.md"), encoding="utf-8").read()
+    page = open(os.path.join(summary.pushed_model, "model_card.html"), encoding="utf-8").read()
+    assert f"| classes | 10: {', '.join(config.trainer.class_names)} |" in markdown
+    assert f"| sparse_categorical_accuracy | {summary.metrics['sparse_categorical_accuracy']:.4f} |" in markdown
+    assert f"| example_count | {int(summary.metrics['example_count'])} |" in markdown
+    assert f"{summary.validation['quarantined']} of {summary.validation['total']} input files were quarantined" \
+        in markdown
+    assert "BLESSED" in markdown and "rule: SparseCategoricalAccuracy >= 0.5" in markdown
+    assert "| TFLite tflite_int8 | value | SavedModel |" in markdown
+    assert "<h2 id=known-limitations>" in page
 
 
 def test_predict_scores_a_folder_with_the_blessed_model_and_quarantines_bad_files(cold_run, tmp_path):

@@ -100,3 +100,39 @@ def test_pushed_model_returns_masks_at_the_original_size(seg_run):
     assert out["mask"].shape == (3, 40, 40)
     assert out["probabilities"].shape == (3, 32, 32, 4)
     assert set(np.unique(out["mask"].numpy())) <= {0, 1, 2, 3}
+
+
+def test_predict_writes_a_mask_png_per_image_equal_to_the_served_mask(seg_run, tmp_path):
+    """--predict for segmentation: each image's mask PNG (its own size) equals serving_default's mask."""
+    import csv
+
+    from runners.predict import predict
+
+    config, summary = seg_run
+    folder = tmp_path / "new"
+    (folder / "sub").mkdir(parents=True)
+    sources = sorted(glob.glob(os.path.join(config.data.path, "images", "*.png")))[:3]
+    wide = np.asarray(Image.open(sources[0]).convert("RGB").resize((60, 40)))
+    files = {"a.png": open(sources[1], "rb").read(), "sub/b.png": open(sources[2], "rb").read()}
+    buffer = __import__("io").BytesIO()
+    Image.fromarray(wide).save(buffer, format="PNG")
+    files["wide.png"] = buffer.getvalue()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n")
+    result = predict(config, str(folder), log=lambda *_: None)
+    rows = {r["file"]: r for r in csv.DictReader(open(result["predictions"], encoding="utf-8"))}
+    assert set(rows) == set(files) | {"broken.png"} and rows["broken.png"]["quarantine_reason"]
+    served = tf.saved_model.load(summary.pushed_model).signatures["serving_default"]
+    report_dir = os.path.dirname(result["predictions"])
+    for name, data in files.items():
+        mask = np.asarray(Image.open(os.path.join(report_dir, rows[name]["mask_png"])))
+        out = served(image_bytes=tf.constant([data]))
+        expected = out["mask"].numpy()[0][:int(out["height"][0]), :int(out["width"][0])]
+        assert mask.shape == Image.open(folder / name).size[::-1]
+        np.testing.assert_array_equal(mask, expected)
+        shares = dict(s.split(":") for s in rows[name]["class_shares"].split(";"))
+        assert set(shares) <= set(config.trainer.class_names)
+        assert sum(float(v) for v in shares.values()) == pytest.approx(1.0, abs=1e-3)
+        assert 0.0 < float(rows[name]["mean_confidence"]) <= 1.0
+    assert (result["predicted"], result["quarantined"]) == (3, 1)
