@@ -17,6 +17,14 @@ DEFAULT_IMAGE_KEY = "image"
 DEFAULT_LABEL_KEY = "label"
 DEFAULT_MASK_KEY = "mask"
 LABEL_NAME_KEY = "label_name"
+#: Detection: one float list per box coordinate, normalised to [0, 1] of the image (xmin, ymin, xmax, ymax),
+#: and the class id of each box; an image without objects has empty lists.
+BOX_XMIN_KEY = "box_xmin"
+BOX_YMIN_KEY = "box_ymin"
+BOX_XMAX_KEY = "box_xmax"
+BOX_YMAX_KEY = "box_ymax"
+BOX_CLASS_KEY = "box_class"
+BOX_COORDINATE_KEYS = (BOX_XMIN_KEY, BOX_YMIN_KEY, BOX_XMAX_KEY, BOX_YMAX_KEY)
 FILENAME_KEY = "filename"
 CLASS_NAMES_KEY = "class_names"
 
@@ -31,6 +39,11 @@ TRANSFORMED_IMAGE_KEY = "image_pixels"
 TRANSFORMED_LABEL_KEY = "label"
 #: Segmentation mask resized nearest-neighbour, raw uint8 class ids (H*W bytes).
 TRANSFORMED_MASK_KEY = "mask_pixels"
+#: Detection boxes in the model's input frame (after the resize policy), one serialized float32
+#: ``[n, 5]`` tensor per example: xmin, ymin, xmax, ymax (normalised), class id.
+TRANSFORMED_BOXES_KEY = "boxes"
+#: Boxes per image the detector trains on (the rest of a crowded image is dropped, with a warning at prep).
+MAX_BOXES = 64
 
 # --- segmentation labels ----------------------------------------------------------
 #: Mask value meaning "no class here": excluded from the loss, the IoU and pixel counts.
@@ -62,6 +75,9 @@ BULK_INFERENCE_SIGNATURE = "bulk_inference"
 EMBEDDING_KEY = "embedding"
 #: Outputs of the evaluation signature, read by components/iou_metric.py.
 PREDICTED_MASK_KEY = "predicted_mask"
+#: Segmentation serving output: the class mask at each input's own size (``height``/``width`` say how much
+#: of a padded batch row is real).
+SERVED_MASK_KEY = "mask"
 #: TFMA model names of the TFLite files in the TfliteEvaluator's evaluation (components/tflite_evaluator/).
 TFLITE_FLOAT_MODEL = "tflite"
 TFLITE_INT8_MODEL = "tflite_int8"

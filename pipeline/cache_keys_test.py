@@ -36,7 +36,7 @@ def _changed_after_editing(tree, relative_path):
     ("components/facets_pages/pages.py", {"FacetsPages"}),
     ("ingest/embedded.py", {"embedded data"}),
     ("common/names.py", {"ImageValidator", "Transform", "Trainer", "Evaluator", "LabelInspector", "FacetsPages",
-                         "TfliteEvaluator"}),
+                         "TfliteEvaluator", "ModelCardGen"}),
     ("common/__init__.py", set(cache_keys.ENTRY_MODULES)),
 ])
 def test_an_edit_changes_the_version_of_exactly_the_components_that_run_it(tree, edited, expected):

@@ -23,8 +23,7 @@ from common import names
 
 CLASSIFICATION_COLUMNS = ["file", "class_name", "class_id", "confidence", "top_k", "quarantine_reason"]
 SEGMENTATION_COLUMNS = ["file", "mask_png", "class_shares", "mean_confidence", "quarantine_reason"]
-#: Output of the segmentation serving signatures: the class mask at each input's size, padded.
-MASK_OUTPUT = "mask"
+MASK_OUTPUT = names.SERVED_MASK_KEY
 MASKS_DIRNAME = "masks"
 
 

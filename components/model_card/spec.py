@@ -1,7 +1,7 @@
 """ModelCard's component spec and its artifact type."""
 
 from tfx import types
-from tfx.types import standard_artifacts
+from tfx.types import standard_artifacts, standard_component_specs
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.image_validator.spec import ImageValidationReport
@@ -9,7 +9,7 @@ from components.label_inspector.spec import LabelIssues
 
 MODEL_KEY = "model"
 MODEL_RUN_KEY = "model_run"
-EVALUATION_KEY = "evaluation"
+EVALUATION_KEY = standard_component_specs.EVALUATION_KEY
 BLESSING_KEY = "blessing"
 VALIDATION_REPORT_KEY = "validation_report"
 TFLITE_EVALUATION_KEY = "tflite_evaluation"

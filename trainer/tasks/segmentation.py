@@ -58,7 +58,7 @@ class Segmentation(Task):
             return tf.pad(mask, [[0, max_h - size[0]], [0, max_w - size[1]]], constant_values=names.IGNORE_LABEL)
 
         masks = tf.map_fn(full_size_mask, (probabilities, sizes), fn_output_signature=tf.TensorSpec([None, None], tf.int32))
-        return {names.PROBABILITIES_KEY: probabilities, "mask": masks, "height": sizes[:, 0], "width": sizes[:, 1]}
+        return {names.PROBABILITIES_KEY: probabilities, names.SERVED_MASK_KEY: masks, "height": sizes[:, 0], "width": sizes[:, 1]}
 
     def evaluation_raw_keys(self, config: TrainerConfig):
         return [config.mask_key]
