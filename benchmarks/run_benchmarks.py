@@ -2,7 +2,11 @@
 
     python benchmarks/run_benchmarks.py [classification] [segmentation] [corrupt] [cifar] [isbi]
                                         [seeds-classification] [seeds-segmentation] [transfer] [throughput]
-                                        [label-issues]
+                                        [label-issues] [detection] [seeds-detection] [bccd]
+
+``bccd`` trains the detector on the real microscope set and scores the pushed
+model's raw-bytes signature against the VOC XML truth with an independent
+COCO AP (tests/box_ap.py): it must agree with TFMA's mAP@0.5 within 0.05.
 
 ``seeds-*`` runs the embedded default five times, each fresh (new output
 folder) with ``--seed`` 0-4, and records every run's quality and blessing with
@@ -40,6 +44,11 @@ CASES = {
     # odd-grayscale (valid) and duplicate files: the run must complete on the good ones.
     "corrupt": {"args": ["--data", "{corrupt}", "--no-flip"], "metric": "sparse_categorical_accuracy",
                 "min": 0.95, "max_seconds": 600},
+    "detection": {"args": ["--task", "detection"], "metric": "map_50", "min": 0.7, "max_seconds": 1800},
+    # BCCD at 192 px (cells of 90-100 px become ~30; platelets ~8): a real detection set, short training.
+    "bccd": {"args": ["--task", "detection", "--data", str(SHARED / "bccd"), "--image-size", "192",
+                      "--train-steps", "600", "--min-map", "0"], "metric": "map_50", "min": None,
+             "max_seconds": 2400},
     "isbi": {"args": ["--task", "segmentation", "--data", str(SHARED / "isbi2012-membrane"), "--labels", "{labels}",
                       "--mask-values", "255:0,0:1", "--image-size", "128", "--min-mean-iou", "0"],
              "metric": "mean_iou", "min": None, "max_seconds": 900},
@@ -110,7 +119,8 @@ def make_corrupt_digits(root: Path, share: float = 0.03, seed: int = 0):
     return images, replaced
 
 
-def run_case(name: str) -> dict:
+def run_case(name: str, after=None) -> dict:
+    """``after(summary)``, when given, runs while the run's outputs still exist; its dict joins the result."""
     case = CASES[name]
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         labels = os.path.join(tmp, "labels.txt")
@@ -125,6 +135,7 @@ def run_case(name: str) -> dict:
         cold, peak_mb, summary = _run(args, output_dir)
         warm, _, rerun = _run(args, output_dir)
         per_example, per_example_disk = _transformed_bytes(summary)
+        extra = after(summary) if after else {}
     value = summary["metrics"].get(case["metric"])
     result = {
         "case": name, "args": case["args"], "cold_seconds": round(cold, 1), "cached_rerun_seconds": round(warm, 1),
@@ -144,6 +155,7 @@ def run_case(name: str) -> dict:
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     result["validation"].pop("path", None)
+    result.update(extra)
     if replaced:
         expected_bad = sum(1 for kind in replaced.values() if kind != "gray16-odd")
         result["replaced_files"] = dict(sorted(__import__("collections").Counter(replaced.values()).items()))
@@ -339,6 +351,41 @@ def run_label_issues(share: float = 0.02) -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
+def run_bccd() -> dict:
+    """The bccd case, then an independent AP@0.5 of the pushed model's raw-bytes answers against the XML truth."""
+    import numpy as np
+    import tensorflow as tf
+
+    sys.path.insert(0, str(ROOT))
+    from ingest.detection_prep import read_voc_xml
+    from tests.box_ap import average_precision, mean_average_precision
+
+    from ingest.detection_prep import class_names_from, scan
+
+    root = SHARED / "bccd"
+
+    def independent_ap(summary) -> dict:
+        class_names = class_names_from(scan(root)[0])  # the pipeline's own default: the sorted names
+        served = tf.saved_model.load(summary["pushed_model"]).signatures["serving_default"]
+        truth, found = [], []
+        for stem in (root / "splits" / "val.txt").read_text().split():
+            boxes, _ = read_voc_xml(root / "annotations" / f"{stem}.xml")
+            truth.append({"boxes": np.array([[b.xmin, b.ymin, b.xmax, b.ymax] for b in boxes], float).reshape(-1, 4),
+                          "class_ids": np.array([class_names.index(b.class_name) for b in boxes])})
+            out = served(image_bytes=tf.constant([(root / "images" / f"{stem}.jpg").read_bytes()]))
+            count = int(out["num_detections"][0])
+            found.append({"boxes": out["boxes"][0, :count].numpy(), "class_ids": out["class_ids"][0, :count].numpy(),
+                          "scores": out["scores"][0, :count].numpy()})
+        return {"independent_map_50": mean_average_precision(truth, found, len(class_names)),
+                "independent_ap_50": {n: average_precision(truth, found, i) for i, n in enumerate(class_names)},
+                "tfma_per_class_ap_50": {n: summary["metrics"].get(f"ap_50/{n}") for n in class_names},
+                "tfma_builtin_map_50": summary["metrics"].get("tfma_map_50")}
+
+    result = run_case("bccd", after=independent_ap)
+    result["targets_met"]["independent_agrees_within_0.05"] = abs(result["independent_map_50"] - result["map_50"]) <= 0.05
+    return result
+
+
 def run_seeds(name: str) -> dict:
     """Five fresh runs of an embedded default with different seeds: every one must bless."""
     case = CASES[name]
@@ -372,7 +419,7 @@ def main(argv):
         return 2
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in names:
-        if name in ("cifar", "isbi", "transfer", "throughput") and not SHARED.is_dir():
+        if name in ("cifar", "isbi", "transfer", "throughput", "bccd") and not SHARED.is_dir():
             print(f"skipping {name}: {SHARED} not present")
             continue
         print(f"running {name} ...", flush=True)
@@ -382,6 +429,8 @@ def main(argv):
             results[name] = run_throughput()
         elif name == "label-issues":
             results[name] = run_label_issues()
+        elif name == "bccd":
+            results[name] = run_bccd()
         elif name.startswith("seeds-"):
             results[name] = run_seeds(name.removeprefix("seeds-"))
         else:

@@ -78,6 +78,15 @@ PREDICTED_MASK_KEY = "predicted_mask"
 #: Segmentation serving output: the class mask at each input's own size (``height``/``width`` say how much
 #: of a padded batch row is real).
 SERVED_MASK_KEY = "mask"
+#: Detection outputs (serving: boxes in the input image's pixels; evaluation: normalised to the image), padded to
+#: the detector's maximum; ``num_detections`` says how many rows are real.
+DETECTION_BOXES_KEY = "boxes"
+DETECTION_SCORES_KEY = "scores"
+DETECTION_CLASSES_KEY = "class_ids"
+DETECTION_CLASS_NAMES_KEY = "class_names"
+NUM_DETECTIONS_KEY = "num_detections"
+#: The detection blessing metric: COCO mean average precision at IoU 0.5.
+MAP_50 = "map_50"
 #: TFMA model names of the TFLite files in the TfliteEvaluator's evaluation (components/tflite_evaluator/).
 TFLITE_FLOAT_MODEL = "tflite"
 TFLITE_INT8_MODEL = "tflite_int8"

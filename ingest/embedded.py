@@ -106,6 +106,28 @@ def _random_colour(rng: np.random.Generator, avoid: Optional[np.ndarray] = None)
             return colour
 
 
+def _shape_region(rng: np.random.Generator, size: int, class_id: int, radius: float, cx: float,
+                  cy: float) -> np.ndarray:
+    """Pixels of one shape (1 circle, 2 square, 3 triangle; random rotation) on a ``size`` square canvas."""
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("L", (size, size), 0)
+    draw = ImageDraw.Draw(canvas)
+    if class_id == 1:
+        draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=1)
+    elif class_id == 2:
+        angle = rng.uniform(0, np.pi / 2)
+        corners = [(cx + radius * np.cos(angle + k * np.pi / 2) * 1.2,
+                    cy + radius * np.sin(angle + k * np.pi / 2) * 1.2) for k in range(4)]
+        draw.polygon(corners, fill=1)
+    else:
+        angle = rng.uniform(0, 2 * np.pi)
+        corners = [(cx + radius * 1.3 * np.cos(angle + k * 2 * np.pi / 3),
+                    cy + radius * 1.3 * np.sin(angle + k * 2 * np.pi / 3)) for k in range(3)]
+        draw.polygon(corners, fill=1)
+    return np.asarray(canvas, bool)
+
+
 def write_shapes_dataset(out_dir: Path, count: int = 600, size: int = 64, seed: int = 0) -> Path:
     """Writes ``out_dir/images/*.png`` and ``out_dir/masks/*.png`` (class ids, see SHAPE_CLASSES).
 
@@ -114,7 +136,7 @@ def write_shapes_dataset(out_dir: Path, count: int = 600, size: int = 64, seed: 
     textured, noisy background.  Deterministic for a given seed; idempotent
     like :func:`write_digits_pngs`.
     """
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
     out_dir, parameters = Path(out_dir), f"count={count} size={size} seed={seed}"
     if _is_current(out_dir, parameters):
@@ -131,21 +153,7 @@ def write_shapes_dataset(out_dir: Path, count: int = 600, size: int = 64, seed: 
             class_id = int(rng.integers(1, len(SHAPE_CLASSES)))
             radius = rng.uniform(4, 13)
             cx, cy = rng.uniform(0, size, 2)
-            canvas = Image.new("L", (size, size), 0)
-            draw = ImageDraw.Draw(canvas)
-            if class_id == 1:
-                draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=1)
-            elif class_id == 2:
-                angle = rng.uniform(0, np.pi / 2)
-                corners = [(cx + radius * np.cos(angle + k * np.pi / 2) * 1.2,
-                            cy + radius * np.sin(angle + k * np.pi / 2) * 1.2) for k in range(4)]
-                draw.polygon(corners, fill=1)
-            else:
-                angle = rng.uniform(0, 2 * np.pi)
-                corners = [(cx + radius * 1.3 * np.cos(angle + k * 2 * np.pi / 3),
-                            cy + radius * 1.3 * np.sin(angle + k * 2 * np.pi / 3)) for k in range(3)]
-                draw.polygon(corners, fill=1)
-            region = np.asarray(canvas, bool)
+            region = _shape_region(rng, size, class_id, radius, cx, cy)
             under = image[region].mean(axis=0) if region.any() else background
             image[region] = _random_colour(rng, avoid=under) + _texture(rng, size)[region] * 0.6
             mask[region] = class_id
@@ -153,3 +161,79 @@ def write_shapes_dataset(out_dir: Path, count: int = 600, size: int = 64, seed: 
         Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(out_dir / "images" / name)
         Image.fromarray(mask, mode="L").save(out_dir / "masks" / name)
     return _publish(out_dir, final_dir, parameters)
+
+
+SCENES_DIRNAME = "shapes-det"
+#: Detection classes of the generated scenes (no background class: a detector's background is "no box").
+SCENE_CLASSES = ("circle", "square", "triangle")
+
+
+def _box_iou(a, b) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def _voc_xml(filename: str, size: int, objects) -> str:
+    parts = [f"<annotation><filename>{filename}</filename><size><width>{size}</width><height>{size}</height>"
+             "<depth>3</depth></size>"]
+    for name, (xmin, ymin, xmax, ymax) in objects:
+        parts.append(f"<object><name>{name}</name><bndbox><xmin>{xmin}</xmin><ymin>{ymin}</ymin>"
+                     f"<xmax>{xmax}</xmax><ymax>{ymax}</ymax></bndbox></object>")
+    return "".join(parts) + "</annotation>\n"
+
+
+def write_detection_scenes(out_dir: Path, count: int = 500, size: int = 128, seed: int = 0) -> Path:
+    """Writes a Pascal VOC folder: ``images/*.png`` and ``annotations/*.xml`` (see SCENE_CLASSES).
+
+    Each scene holds 1-6 circles, squares and triangles of 10-50 px on a
+    textured, noisy background; objects overlap (box IoU up to 0.3, later ones
+    occlude earlier ones) and may leave the frame (at least half of each stays
+    in; its box is clipped).  The boxes are the drawn pixels' extent, so they
+    are exact.  Deterministic for a given seed; idempotent like :func:`write_digits_pngs`.
+    """
+    from PIL import Image
+
+    out_dir, parameters = Path(out_dir), f"count={count} size={size} seed={seed}"
+    if _is_current(out_dir, parameters):
+        return out_dir
+    final_dir, out_dir = out_dir, _fresh(out_dir)
+    (out_dir / "images").mkdir(parents=True, exist_ok=True)
+    (out_dir / "annotations").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        background = _random_colour(rng)
+        image = background + _texture(rng, size)
+        objects = []
+        for _ in range(int(rng.integers(1, 7))):
+            for _attempt in range(10):
+                class_id = int(rng.integers(1, len(SCENE_CLASSES) + 1))
+                radius = rng.uniform(5, 25)
+                cx, cy = rng.uniform(-0.3 * radius, size + 0.3 * radius, 2)
+                region = _shape_region(rng, size, class_id, radius, cx, cy)
+                if not region.any():
+                    continue
+                rows, cols = np.nonzero(region)
+                box = (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
+                full = np.pi * radius ** 2 * (0.9 if class_id != 1 else 1.0)
+                if region.sum() < 0.5 * full or min(box[2] - box[0], box[3] - box[1]) < 6:
+                    continue  # mostly outside the frame, or a sliver
+                if any(_box_iou(box, other) > 0.3 for _, other in objects):
+                    continue
+                under = image[region].mean(axis=0)
+                image[region] = _random_colour(rng, avoid=under) + _texture(rng, size)[region] * 0.6
+                objects.append((SCENE_CLASSES[class_id - 1], box))
+                break
+        name = f"scene_{index:04d}"
+        Image.fromarray(np.clip(image, 0, 255).astype(np.uint8)).save(out_dir / "images" / f"{name}.png")
+        (out_dir / "annotations" / f"{name}.xml").write_text(_voc_xml(f"{name}.png", size, objects))
+    return _publish(out_dir, final_dir, parameters)
+
+
+def class_names(task: str) -> list:
+    """Class names of the embedded dataset of ``task`` (the one place that knows all three)."""
+    return {"segmentation": list(SHAPE_CLASSES), "detection": list(SCENE_CLASSES)}.get(
+        task, [str(digit) for digit in range(10)])

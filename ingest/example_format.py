@@ -63,3 +63,19 @@ def make_segmentation_example(
         names.FILENAME_KEY: _bytes(filename.encode("utf-8")),
     }
     return tf.train.Example(features=tf.train.Features(feature=features))
+
+
+def make_detection_example(image_bytes: bytes, boxes: Sequence[Sequence[float]], class_ids: Sequence[int],
+                           class_names: Sequence[str], filename: str) -> tf.train.Example:
+    """Builds one detection example: image, boxes normalised to [0, 1] (xmin, ymin, xmax, ymax), class ids."""
+    columns = list(zip(*boxes)) if boxes else [(), (), (), ()]
+    features = {
+        names.DEFAULT_IMAGE_KEY: _bytes(image_bytes),
+        **{key: tf.train.Feature(float_list=tf.train.FloatList(value=list(values)))
+           for key, values in zip(names.BOX_COORDINATE_KEYS, columns)},
+        names.BOX_CLASS_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=list(class_ids))),
+        names.CLASS_NAMES_KEY: tf.train.Feature(
+            bytes_list=tf.train.BytesList(value=[n.encode("utf-8") for n in class_names])),
+        names.FILENAME_KEY: _bytes(filename.encode("utf-8")),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=features))

@@ -22,7 +22,7 @@ from tfx.proto import example_gen_pb2
 
 from common import names
 from common.labels import read_labels_file
-from ingest import data_prep, embedded, segmentation_prep
+from ingest import data_prep, detection_prep, embedded, segmentation_prep
 from ingest.config import DataConfig
 from ingest.shards import IMAGE_EXTENSIONS, DataPrepError, PreparedDataset
 
@@ -112,6 +112,8 @@ def resolve(task: str, data: DataConfig, prepared_dir: str, class_names: Sequenc
     """
     if task == "segmentation":
         return _resolve_segmentation(data, prepared_dir, class_names, log)
+    if task == "detection":
+        return _resolve_detection(data, prepared_dir, class_names, log)
     cache_root = Path(prepared_dir)
     if data.path is None:
         pngs = embedded.write_digits_pngs(cache_root / embedded.DIGITS_DIRNAME)
@@ -173,6 +175,38 @@ def _resolve_segmentation(data: DataConfig, prepared_dir: str, class_names: Sequ
     source = _prepared_source(dataset, f"{kind} {root} ({_counts(dataset)}, {len(rejected)} pairs left out)")
     log(f"data: {source.description}{' [reused]' if reused else ''}")
     return _with_class_names(source, chosen)
+
+
+def _resolve_detection(data: DataConfig, prepared_dir: str, class_names: Sequence[str], log) -> DataSource:
+    """Detection: generated scenes by default, a Pascal VOC folder or a CSV of boxes, or TFRecords."""
+    cache_root = Path(prepared_dir)
+    if data.path is None:
+        root = embedded.write_detection_scenes(cache_root / embedded.SCENES_DIRNAME)
+        chosen = list(class_names or embedded.SCENE_CLASSES)
+        kind = "embedded generated scenes"
+    else:
+        root = Path(data.path).expanduser()
+        if not root.exists():
+            raise DataPrepError(f"--data {data.path}: no such file or directory.")
+        if root.is_dir() and not detection_prep.is_voc(root):
+            source = _tfrecord_source(root, data.eval_split)
+            log(f"data: {source.description}")
+            return _with_class_names(source, class_names)
+        labels = _find_labels(root if root.is_dir() else root.parent)
+        chosen = list(class_names) or (read_labels_file(str(labels)) if labels else [])
+        kind = "Pascal VOC folder" if root.is_dir() else "box CSV"
+    dataset, rejected, notes, reused = detection_prep.prepare_cached(
+        root, cache_root, chosen, data.eval_fraction, data.split_seed, data.eval_split)
+    for note in notes:
+        log(f"data: {note}")
+    for item in rejected:
+        log(f"data: left out {item}")
+    if not chosen:
+        log(f"data: classes (the sorted names in the annotations; pass --labels to set them): "
+            f"{', '.join(dataset.class_names)}")
+    source = _prepared_source(dataset, f"{kind} {root} ({_counts(dataset)}, {len(rejected)} images left out)")
+    log(f"data: {source.description}{' [reused]' if reused else ''}")
+    return _with_class_names(source, dataset.class_names)
 
 
 def _counts(dataset: PreparedDataset) -> str:

@@ -21,7 +21,7 @@ any other module ``run_fn`` imports (run.py,           Trainer, Evaluator, Pushe
 inputs.py, signatures.py, …)
 a training setting (learning rate, backbone, …)        Trainer, Evaluator, Pusher — not Transform
                                                        (Transform gets TransformConfig only)
-components/iou_metric.py (segmentation)                Evaluator, Pusher
+components/iou_metric.py, box_metrics.py               Evaluator, Pusher
 a module the TfliteEvaluator's hooks import             TfliteEvaluator (nothing waits for it)
 (trainer/tflite_evaluation.py, trainer/image_ops.py, …)
 a module the ModelCardGen's executor imports            ModelCardGen, Pusher
@@ -57,7 +57,8 @@ ENTRY_MODULES = {
     "ModelCardGen": "components.model_card.executor",
     "Transform": "trainer.preprocessing",
     "Trainer": "trainer.run",
-    "Evaluator": "components.iou_metric",
+    # The custom TFMA metrics (segmentation IoU; detection: the baseline fix and the matched-box IoU).
+    "Evaluator": ("components.iou_metric", "components.box_metrics"),
     "embedded data": "ingest.embedded",
 }
 
@@ -114,8 +115,13 @@ def _digest(paths: Iterable[Path], root: Path) -> str:
 
 def code_versions(root: Path = ROOT_DIR) -> Dict[str, str]:
     """Code version per entry of :data:`ENTRY_MODULES`."""
-    return {component: _digest(source_closure(module, root).values(), root)
-            for component, module in ENTRY_MODULES.items()}
+    versions = {}
+    for component, entry in ENTRY_MODULES.items():
+        closure = {}
+        for module in ((entry,) if isinstance(entry, str) else entry):
+            closure.update(source_closure(module, root))
+        versions[component] = _digest(closure.values(), root)
+    return versions
 
 
 def file_version(path: str) -> str:

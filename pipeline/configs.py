@@ -29,6 +29,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from common import names
 from common.options import add_flags, from_args, option
 from pipeline import cache_keys
 from ingest.config import DataConfig
@@ -39,10 +40,12 @@ ROOT_DIR = Path(__file__).resolve().parent.parent
 #: Defaults that differ by task (used where the user gives no value).
 TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "classification": {"image_size": 32, "batch_size": 32, "train_steps": 500, "learning_rate": 2e-3,
-                       "dice_weight": 0.0},
+                       "dice_weight": 0.0, "tflite": "float"},
     # Soft Dice beside cross-entropy: on the embedded shapes mean IoU 0.84 instead of 0.76 (seed 0, same steps).
     "segmentation": {"image_size": 64, "batch_size": 16, "train_steps": 600, "learning_rate": 2e-3,
-                     "dice_weight": 1.0},
+                     "dice_weight": 1.0, "tflite": "float"},
+    "detection": {"image_size": 128, "batch_size": 16, "train_steps": 1500, "learning_rate": 2e-3,
+                  "dice_weight": 0.0, "tflite": "none"},
 }
 BEAM_HEAVY_COMPONENTS = ("ImageValidator", "StatisticsGen", "Transform", "Evaluator")
 BLOCK_POLICIES = ("model-features", "all", "none")
@@ -103,7 +106,7 @@ class TrainingLength:
     """TFX's TrainArgs / EvalArgs (not in the Trainer's custom_config: the Trainer reads them from fn_args)."""
 
     train_steps: int = option(500, task_default=True, group="model",
-                              help="default: 500 classification, 600 segmentation")
+                              help="default: 500 classification, 600 segmentation, 1500 detection")
     eval_steps: int = option(20, group="model",
                              help="size of the validation split carved from the training data for early "
                                   "stopping, in batches; it is evaluated whole each epoch (default: %(default)s)")
@@ -125,8 +128,15 @@ class BlessingConfig:
                                       help="segmentation: largest mean-IoU drop against the last blessed model "
                                            "(default: %(default)s)")
 
+    min_map: float = option(0.5, group="blessing",
+                            help="detection: COCO mAP at IoU 0.5 needed to be blessed and pushed (default: %(default)s)")
+    max_map_drop: float = option(0.01, group="blessing",
+                                 help="detection: largest mAP@0.5 drop against the last blessed model "
+                                      "(default: %(default)s)")
+
     def __post_init__(self) -> None:
-        for name in ("min_accuracy", "max_accuracy_drop", "min_mean_iou", "max_mean_iou_drop"):
+        for name in ("min_accuracy", "max_accuracy_drop", "min_mean_iou", "max_mean_iou_drop", "min_map",
+                     "max_map_drop"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"--{name.replace('_', '-')} {value:g}: must be between 0 and 1")
@@ -195,6 +205,8 @@ class PipelineConfig:
 
     def model_features(self) -> List[str]:
         """The raw features the model reads: the image and the label (or mask)."""
+        if self.task == "detection":
+            return [self.trainer.image_key, *names.BOX_COORDINATE_KEYS, names.BOX_CLASS_KEY]
         target = self.trainer.mask_key if self.task == "segmentation" else self.trainer.label_key
         return [self.trainer.image_key, target]
 
@@ -245,6 +257,8 @@ def from_cli(args: argparse.Namespace) -> PipelineConfig:
     defaults = dict(TASK_DEFAULTS[args.task])
     if args.backbone in BACKBONE_IMAGE_SIZE:  # pretrained backbones see images at the size they learnt on
         defaults["image_size"] = BACKBONE_IMAGE_SIZE[args.backbone]
+        if args.task == "detection":  # the detector's stride-4 grid needs a multiple of 4 (227 -> 224)
+            defaults["image_size"] -= defaults["image_size"] % 4
     return embedded_data_defaults(from_args(PipelineConfig, args, defaults))
 
 
@@ -262,7 +276,7 @@ def check_local_files(config: PipelineConfig) -> None:
 
 def embedded_data_defaults(config: PipelineConfig) -> PipelineConfig:
     """Settings the embedded datasets need, for both runners: mirrored digits are other glyphs, so the
-    embedded default trains without horizontal flips."""
-    if config.data.path is None:
+    embedded default trains without horizontal flips (the generated shapes of detection have no handedness)."""
+    if config.data.path is None and config.task != "detection":
         config.trainer.augmentation.flip_left_right = False
     return config

@@ -22,7 +22,9 @@ def _config(*argv):
     (["--backbone", "squeezenet", "--weights", "/no/such/file.h5"], "--weights /no/such/file.h5: no such file"),
     (["--min-accuracy", "1.5"], "--min-accuracy 1.5: must be between 0 and 1"),
     (["--max-mean-iou-drop", "-0.1"], "--max-mean-iou-drop -0.1"),
-    (["--task", "segmentation", "--resize", "crop"], "--resize crop is for classification only"),
+    (["--task", "segmentation", "--resize", "crop"], "--resize crop is not for segmentation"),
+    (["--task", "detection", "--resize", "crop"], "--resize crop would cut objects off"),
+    (["--task", "detection", "--tflite", "int8"], "TFLite export of detectors is not done yet"),
     (["--task", "segmentation", "--class-weights", "1,2", "--labels", "{labels}"], "class_weights has 2 values"),
 ])
 def test_bad_flags_are_refused_with_the_flag_named(tmp_path, argv, message):

@@ -72,6 +72,40 @@ def segmentation_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     )
 
 
+#: TFMA's own COCOMeanAveragePrecision (the cross-check ``tfma_map_50``) builds a confusion matrix over this many
+#: score thresholds; its cost grows with them (components/box_metrics.py).
+TFMA_MAP_SCORE_THRESHOLDS = 100
+
+
+def detection_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+    """COCO mAP at IoU 0.5 (the blessing metric) and 0.5:0.95, mean average recall, AP@0.5 per class and the
+    mean IoU of matched boxes, exact and in one pass (components/box_metrics.py), plus TFMA's own COCO mAP@0.5
+    as a cross-check; true boxes stacked from the examples' box features, predictions from the model's
+    ``evaluation`` signature."""
+    blessing, class_names = config.blessing, config.trainer.class_names
+    stacking = {"labels_to_stack": [*names.BOX_COORDINATE_KEYS, names.BOX_CLASS_KEY],
+                "predictions_to_stack": [names.DETECTION_BOXES_KEY, names.DETECTION_CLASSES_KEY,
+                                         names.DETECTION_SCORES_KEY],
+                "num_detections_key": names.NUM_DETECTIONS_KEY}
+
+    def metric(class_name: str, thresholds=None, **settings) -> tfma.MetricConfig:
+        return tfma.MetricConfig(class_name=class_name, module="components.box_metrics",
+                                 config=json.dumps({**stacking, **settings})[1:-1],
+                                 per_slice_thresholds=thresholds or [])
+
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name=names.EVALUATION_SIGNATURE, model_type=tfma.constants.TF_GENERIC)],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=[
+            tfma.MetricConfig(class_name="ExampleCount"),
+            metric("COCODetectionMetrics", _overall_threshold(blessing.min_map, blessing.max_map_drop),
+                   name=names.MAP_50, class_names=list(class_names), code_version=config.code_versions["Evaluator"]),
+            metric("COCOMeanAveragePrecision", name="tfma_map_50", iou_thresholds=[0.5],
+                   class_ids=list(range(len(class_names))), num_thresholds=TFMA_MAP_SCORE_THRESHOLDS),
+        ])],
+    )
+
+
 def tflite_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """The TfliteEvaluator's: one TFLite model spec per file the Trainer writes, the blessing metric without
     thresholds (the SavedModel's Evaluator blesses; this one measures what the conversion loses)."""
@@ -93,5 +127,7 @@ def tflite_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     if config.task == "segmentation":
         return segmentation_eval_config(config)
+    if config.task == "detection":
+        return detection_eval_config(config)
     return classification_eval_config(config)
 

@@ -71,11 +71,12 @@ def runtime_parameter_defaults(config: PipelineConfig, data: DataSource) -> dict
 def validation_config(config: PipelineConfig) -> ValidationConfig:
     """What the ImageValidator checks: the one place it is derived from the pipeline config."""
     trainer, quality = config.trainer, config.quality
-    segmentation = config.task == "segmentation"
+    segmentation, detection = config.task == "segmentation", config.task == "detection"
     return ValidationConfig(
         image_key=trainer.image_key,
-        label_key=None if segmentation else trainer.label_key,
+        label_key=trainer.label_key if config.task == "classification" else None,
         mask_key=trainer.mask_key if segmentation else None,
+        box_keys=[*names.BOX_COORDINATE_KEYS, names.BOX_CLASS_KEY] if detection else None,
         num_classes=len(trainer.class_names),
         min_size=quality.min_image_size or max(1, trainer.image_size // 4),
         max_aspect_ratio=quality.max_aspect_ratio,
@@ -108,7 +109,8 @@ def model_card_config(config: PipelineConfig) -> CardConfig:
     settings["train_steps"] = config.steps.train_steps
     return CardConfig(pipeline_name=config.run.pipeline_name, task=config.task,
                       class_names=list(config.trainer.class_names), label_key=config.trainer.label_key,
-                      data_source=config.data.path or f"the embedded {config.task} dataset",
+                      data_source=(_absolute(config.data.path) if config.data.path
+                                   else f"the embedded {config.task} dataset"),
                       settings=settings, code_version=config.code_versions[names.MODEL_CARD_GEN])
 
 

@@ -51,7 +51,7 @@ def _load_validation(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, Any]:
 def _feature_keys(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, Optional[str]]:
     """The feature keys this run used (``--image-key`` etc.), as recorded in the ImageValidator's config."""
     keys = {"image_key": names.DEFAULT_IMAGE_KEY, "label_key": names.DEFAULT_LABEL_KEY,
-            "mask_key": None, "filename_key": names.FILENAME_KEY}
+            "mask_key": None, "filename_key": names.FILENAME_KEY, "box_keys": None}
     validator = nodes.get(names.IMAGE_VALIDATOR)
     if validator is not None:
         recorded = json.loads(mlmd.custom_property(validator.execution, "config") or "{}")
@@ -74,9 +74,21 @@ def _bytes(example, key: str) -> Optional[bytes]:
     return feature.bytes_list.value[0] if feature is not None and feature.bytes_list.value else None
 
 
-def _thumbnail(data: Optional[bytes], mask: Optional[bytes] = None) -> Optional[str]:
-    """A data-URI PNG thumbnail (image, or image and coloured mask side by side); None if undecodable."""
-    from PIL import Image
+def _boxes(example, box_keys: Optional[List[str]]) -> Optional[List[Tuple[float, float, float, float, int]]]:
+    """The example's boxes (normalised xmin, ymin, xmax, ymax, class id), or None when the run has none."""
+    if not box_keys:
+        return None
+    feature = example.features.feature
+    columns = [list(feature[k].float_list.value) if k in feature else [] for k in box_keys[:4]]
+    classes = list(feature[box_keys[4]].int64_list.value) if box_keys[4] in feature else []
+    return [(*coords, int(c)) for *coords, c in zip(*columns, classes)]
+
+
+def _thumbnail(data: Optional[bytes], mask: Optional[bytes] = None,
+               boxes: Optional[Sequence[Tuple[float, float, float, float, int]]] = None) -> Optional[str]:
+    """A data-URI PNG thumbnail (image, or image and coloured mask side by side; detection: its boxes drawn in
+    their class colour); None if undecodable."""
+    from PIL import Image, ImageDraw
 
     try:
         image = Image.open(io.BytesIO(data or b"")).convert("RGB")
@@ -88,6 +100,11 @@ def _thumbnail(data: Optional[bytes], mask: Optional[bytes] = None) -> Optional[
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     resample = Image.NEAREST if scale >= 2 else Image.BILINEAR
     tiles = [image.resize(size, resample)]
+    if boxes:
+        draw = ImageDraw.Draw(tiles[0])
+        for xmin, ymin, xmax, ymax, class_id in boxes:
+            colour = tuple(int(v) for v in PALETTE[(class_id + 1) % len(PALETTE)])
+            draw.rectangle([xmin * size[0], ymin * size[1], xmax * size[0] - 1, ymax * size[1] - 1], outline=colour)
     if mask is not None:
         try:
             ids = np.asarray(Image.open(io.BytesIO(mask)))
@@ -105,6 +122,11 @@ def _thumbnail(data: Optional[bytes], mask: Optional[bytes] = None) -> Optional[
 
 
 # --------------------------------------------------------------------------- html
+
+
+def _colour_name(class_id: int) -> str:
+    """The box colour of a class, as a CSS hex colour (the palette of the thumbnails)."""
+    return "#" + "".join(f"{int(v):02x}" for v in PALETTE[(class_id + 1) % len(PALETTE)])
 
 
 def _esc(value: Any) -> str:
@@ -236,14 +258,22 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
     if validated_uri is not None:
         examples = _read_examples(validated_uri, names.TRAIN_SPLIT, limit=5000)
         by_class: Dict[str, List] = collections.defaultdict(list)
+        box_keys = keys.get("box_keys")
         for example in examples:
             feature = example.features.feature.get(label_key) if label_key else None
             label = str(feature.int64_list.value[0]) if feature is not None and feature.int64_list.value else "all"
-            if len(by_class[label]) < SAMPLES_PER_GROUP:
-                by_class[label].append(example)
+            # Detection: an image is a sample of every class it has a box of.
+            labels = sorted({str(box[4]) for box in _boxes(example, box_keys)} or {"none"}) if box_keys else [label]
+            for label in labels:
+                if len(by_class[label]) < SAMPLES_PER_GROUP:
+                    by_class[label].append(example)
+        if box_keys:
+            legend = ", ".join(f"{name}: {_colour_name(i)}" for i, name in enumerate(class_names))
+            sections.append(f"<p>Boxes drawn in their class colour ({_esc(legend)}).</p>")
         for label in sorted(by_class, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else k)):
             name = class_names[int(label)] if label.isdigit() and int(label) < len(class_names) else label
-            tiles = [(_thumbnail(_bytes(e, image_key), _bytes(e, mask_key) if mask_key else None),
+            tiles = [(_thumbnail(_bytes(e, image_key), _bytes(e, mask_key) if mask_key else None,
+                                 _boxes(e, box_keys)),
                       (_bytes(e, filename_key) or b"").decode())
                      for e in by_class[label]]
             sections.append(_grid(f"class {name}", tiles))

@@ -82,10 +82,12 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     summary.training_speed = read_training_speed(nodes)
     summary.label_issues = read_label_issues(nodes)
     summary.tflite_metrics = read_tflite_evaluation(nodes)
-    resolver = nodes.get(names.BASELINE_RESOLVER)
-    baselines = resolver.outputs.get("model", []) if resolver else []
-    if baselines:
-        summary.baseline = f"model {baselines[0].id}: {baselines[0].uri}"
+    # The Evaluator records the baseline it compared with on its blessing (ML Metadata keeps no output
+    # events for resolver nodes, so the resolver itself cannot tell).
+    blessing = evaluator.outputs.get("blessing", []) if evaluator is not None else []
+    baseline_uri = mlmd.custom_property(blessing[0], "baseline_model") if blessing else None
+    if baseline_uri:
+        summary.baseline = f"model {mlmd.custom_property(blessing[0], 'baseline_model_id')}: {baseline_uri}"
     if evaluator is not None and evaluator.outputs.get("evaluation") and blessed is False:
         summary.failed_checks = read_failed_checks(evaluator.uri("evaluation"), summary.baseline)
         if summary.validation:

@@ -86,7 +86,23 @@ def curate(schema: schema_pb2.Schema, task: str, class_names: Sequence[str],
         label_name = _feature(curated, names.LABEL_NAME_KEY)
         if label_name is not None:
             _string_domain(curated, label_name, names.LABEL_NAME_KEY, list(class_names))
-    else:
+    elif task == "detection":
+        # Every example lists its boxes (possibly none): normalised coordinates, class ids in range.
+        for key in (*names.BOX_COORDINATE_KEYS, names.BOX_CLASS_KEY):
+            feature = _feature(curated, key)
+            if feature is None:
+                raise ValueError(f"the statistics have no '{key}' feature; is this a detection dataset?")
+            _require_one(feature)
+            feature.ClearField("shape")
+            feature.ClearField("domain_info")
+            if key == names.BOX_CLASS_KEY:
+                feature.int_domain.min = 0
+                feature.int_domain.max = len(class_names) - 1
+                feature.int_domain.is_categorical = True
+            else:
+                feature.float_domain.min = 0.0
+                feature.float_domain.max = 1.0
+    if task != "classification":
         class_names_feature = _feature(curated, names.CLASS_NAMES_KEY)
         if class_names_feature is not None:
             _string_domain(curated, class_names_feature, names.CLASS_NAMES_KEY, list(class_names))

@@ -39,8 +39,7 @@ def _use_embedded_dataset(config: configs.PipelineConfig, pipeline_root: str) ->
 
     config.data.path = f"{pipeline_root.rstrip('/')}/data"
     if not config.trainer.class_names:
-        config.trainer.class_names = (list(embedded.SHAPE_CLASSES) if config.task == "segmentation"
-                                      else [str(d) for d in range(10)])
+        config.trainer.class_names = embedded.class_names(config.task)
     if not config.quality.schema_file:
         config.quality.schema_file = f"{IMAGE_PROJECT_DIR}/schema/{config.task}/schema.pbtxt"
         config.quality.schema_in_image = True

@@ -27,6 +27,9 @@ def predict(config: PipelineConfig, images_dir: str, verbose: bool = False, log=
     """Runs the inference pipeline on ``images_dir``; returns counts, the model used and the CSV path."""
     from runners.run_log import configure_logging
 
+    if config.task == "detection":
+        raise ValueError("--predict does not score detectors yet; call the pushed model's serving_default "
+                         "(raw image bytes in; boxes in pixels, scores, class names out)")
     started = time.monotonic()
     from reporting import mlmd
 

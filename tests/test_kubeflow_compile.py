@@ -1,6 +1,7 @@
 """Compiling for Kubeflow Pipelines 2.x: strict proto parse, images, determinism, clear errors."""
 
 import json
+from pathlib import Path
 
 from google.protobuf import json_format
 from kfp import components
@@ -10,6 +11,7 @@ from runners import kubeflow as kubeflow_compile
 
 IMAGE = "gcr.io/example/image-tfx:1.0"
 ROOT = "gs://example-bucket/tfx"
+ROOT_DIR = Path(__file__).resolve().parents[1]
 
 
 def _compile(tmp_path, name="spec.json", *extra):
@@ -105,3 +107,16 @@ def test_facets_pages_are_html_artifacts_the_kubeflow_ui_renders(tmp_path):
     for executor_class in ("components.id_free_schema.executor.Executor",
                            "components.label_inspector.executor.Executor"):
         assert executor_class in text
+
+
+def test_detection_compiles_with_its_curated_schema_coco_metrics_and_the_model_card(tmp_path):
+    out = tmp_path / "detection.json"
+    assert kubeflow_compile.main(["--task", "detection", "--spec-file", str(out)]) == 0
+    job = json.loads(out.read_text())
+    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert {"ModelCardGen", "Pusher", "Evaluator"} <= set(tasks) and "LabelInspector" not in tasks
+    assert "TfliteEvaluator" not in tasks  # detectors are not exported to TFLite yet
+    assert "/pipeline/schema/detection/schema.pbtxt" in json.dumps(tasks["ImportSchemaGen"]["inputs"])
+    eval_config = job["runtimeConfig"]["parameterValues"]["eval-config"]
+    assert "COCODetectionMetrics" in eval_config and "components.box_metrics" in eval_config
+    assert (ROOT_DIR / "schema" / "detection" / "schema.pbtxt").is_file()

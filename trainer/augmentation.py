@@ -89,8 +89,22 @@ def augment(
     same augmentation.  ``random_resized_crop`` (images without masks only)
     replaces pad-and-crop.  Returns ``(images, masks)``; ``masks`` stays None when none was given.
     """
+    images, masks, _ = _augment(images, config, masks, seed, random_resized_crop)
+    return images, masks
+
+
+def augment_geometry(images: tf.Tensor, config: AugmentationConfig, seed=(0, 0)
+                     ) -> Tuple[tf.Tensor, Optional[tf.Tensor]]:
+    """As :func:`augment` for images whose annotations are boxes: returns ``(images, crops)``, the ``[B, 4]``
+    crop boxes (y1, x1, y2, x2; x ends swapped = flipped) that moved each image, so that its annotations
+    can follow exactly (``trainer/tasks/detection.py``); ``crops`` is None when augmentation is off."""
+    images, _, crops = _augment(images, config, None, seed, False)
+    return images, crops
+
+
+def _augment(images, config: AugmentationConfig, masks, seed, random_resized_crop):
     if not config.enabled:
-        return images, masks
+        return images, masks, None
     if random_resized_crop and masks is not None:
         raise ValueError("random resized crops are for images without masks")
     seeds = tf.random.experimental.stateless_split(tf.cast(tf.convert_to_tensor(seed), tf.int64), num=4)
@@ -110,4 +124,4 @@ def augment(
         sampled = tf.image.crop_and_resize(tf.cast(masks, tf.float32), boxes, indices, [height, width],
                                            method="nearest", extrapolation_value=float(names.IGNORE_LABEL))
         masks = tf.cast(tf.round(sampled), masks.dtype)
-    return _photometric(images, config, seeds[2:]), masks
+    return _photometric(images, config, seeds[2:]), masks, boxes

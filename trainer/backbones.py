@@ -92,14 +92,18 @@ def _residual_block(x, filters: int, stride: int, name: str):
     return keras.layers.ReLU(name=f"{name}_out")(y)
 
 
-def small_resnet(image_size: int, widths=(32, 64, 128), blocks_per_stage: int = 1) -> keras.Model:
+def small_resnet(image_size: int, widths=(32, 64, 128), blocks_per_stage: int = 1, stem_stride: int = 1
+                 ) -> keras.Model:
     """A ResNet for small images: stride-1 stem, one downsampling per later stage.
 
     Why not ResNet50 at 32x32: its stride-32 stem reduces a 32-pixel image to
-    one cell; this keeps 8x8 features and ~0.3M parameters.
+    one cell; this keeps 8x8 features and ~0.3M parameters.  ``stem_stride=2``
+    (detection at 128 px) halves the resolution first, as detectors' stems do:
+    full-resolution convolutions would cost 4× for no gain at that size.
     """
     inputs = keras.Input((image_size, image_size, 3), name="normalized_image")
-    x = keras.layers.Conv2D(widths[0], 3, padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = keras.layers.Conv2D(widths[0], 3, strides=stem_stride, padding="same", use_bias=False,
+                            name="stem_conv")(inputs)
     x = _batch_norm("stem_bn")(x)
     x = keras.layers.ReLU(name="stem_relu")(x)
     for stage, filters in enumerate(widths):
@@ -109,12 +113,13 @@ def small_resnet(image_size: int, widths=(32, 64, 128), blocks_per_stage: int = 
     return keras.Model(inputs, x, name="small_resnet")
 
 
-def build_backbone(name: str, image_size: int, weights: Optional[str]) -> Tuple[keras.Model, str]:
+def build_backbone(name: str, image_size: int, weights: Optional[str], resnet_stem_stride: int = 1
+                   ) -> Tuple[keras.Model, str]:
     """Returns (backbone without classifier head, normalisation mode)."""
     weights = resolve_weights(weights)
     shape = (image_size, image_size, 3)
     if name == "resnet":
-        model = small_resnet(image_size)
+        model = small_resnet(image_size, stem_stride=resnet_stem_stride)
         if weights == "imagenet":
             raise ValueError("the small 'resnet' backbone has no ImageNet weights; use a Keras "
                              "applications backbone (mobilenet_v2, efficientnet_b0, resnet50) or no weights.")

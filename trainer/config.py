@@ -24,7 +24,7 @@ from common import names
 from common.labels import read_labels_file
 from common.options import option
 
-TASKS = ("classification", "segmentation")
+TASKS = ("classification", "segmentation", "detection")
 BACKBONES = ("resnet", "squeezenet", "mobilenet_v2", "efficientnet_b0", "resnet50")
 #: Input size an ImageNet backbone was trained at: its default --image-size (the small ResNet: the task's).
 BACKBONE_IMAGE_SIZE = {"squeezenet": 227, "mobilenet_v2": 224, "efficientnet_b0": 224, "resnet50": 224}
@@ -33,7 +33,8 @@ DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")
 #: ``squash``: the whole image, stretched: nothing is lost, shapes are distorted.
 #: ``crop``: the largest centred square, resized: shapes are kept, the ends of long images are lost
 #: (ImageNet's evaluation convention); training then augments with random resized crops.
-RESIZE_POLICIES = ("squash", "crop")
+#: ``letterbox``: the whole image, aspect ratio kept, padded with black to a square (detection boxes follow).
+RESIZE_POLICIES = ("squash", "crop", "letterbox")
 #: TFLite files written beside the SavedModel (trainer/tflite_export.py): none, float, or float and int8.
 TFLITE_MODES = ("none", "float", "int8")
 
@@ -94,10 +95,11 @@ class TransformConfig(_DictConfig):
     image_size: int = option(32, task_default=True, group="model",
                              help="square model input size in pixels (default: the backbone's ImageNet size — "
                                   "227 squeezenet, 224 mobilenet_v2/efficientnet_b0/resnet50 — or, for the small "
-                                  "resnet, 32 classification, 64 segmentation)")
+                                  "resnet, 32 classification, 64 segmentation, 128 detection)")
     resize_policy: str = option("squash", flag="--resize", choices=RESIZE_POLICIES, group="model",
                                 help="how photos of any shape become square: 'squash' stretches the whole image, "
-                                     "'crop' keeps the largest centred square (classification only; "
+                                     "'crop' keeps the largest centred square (classification only), 'letterbox' "
+                                     "fits the whole image and pads it with black (classification, detection; "
                                      "default: %(default)s)")
     #: Hash of the code that runs inside the component; part of its configuration, so editing
     #: the code invalidates the TFX cache (function references alone would not).
@@ -110,8 +112,11 @@ class TransformConfig(_DictConfig):
             raise ValueError(f"image_size must be at least 8 pixels, got {self.image_size}")
         if self.resize_policy not in RESIZE_POLICIES:
             raise ValueError(f"resize_policy must be one of {RESIZE_POLICIES}, got {self.resize_policy!r}")
+        if self.task == "detection" and self.resize_policy == "crop":
+            raise ValueError("--resize crop would cut objects off: detection sees the whole image; use --resize "
+                             "squash or letterbox")
         if self.task == "segmentation" and self.resize_policy != "squash":
-            raise ValueError("--resize crop is for classification only: segmentation predicts a class for every "
+            raise ValueError(f"--resize {self.resize_policy} is not for segmentation: it predicts a class for every "
                              "pixel of the image, so it must see all of it; use --resize squash")
 
 
@@ -160,10 +165,10 @@ class TrainerConfig(TransformConfig):
     #: Filters of the U-Net decoder stages, deepest first.
     decoder_filters: List[int] = dataclasses.field(default_factory=lambda: [64, 32, 16])
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
-    tflite: str = option("float", choices=TFLITE_MODES, group="model",
+    tflite: Optional[str] = option(None, choices=TFLITE_MODES, group="model", task_default=True,
                          help="TFLite files shipped inside the pushed model (tflite/): 'float', 'int8' (float and "
-                              "an int8-quantised one, calibrated on training images) or 'none' (default: "
-                              "%(default)s)")
+                              "an int8-quantised one, calibrated on training images) or 'none' (default: 'float'; "
+                              "detection: 'none', not exported yet)")
     distribution: str = option("none", choices=DISTRIBUTIONS, group="scale-out",
                                help="tf.distribute strategy for the Trainer (default: %(default)s)")
     #: Hash of every module run_fn imports (see pipeline/cache_keys.py); ``code_version`` covers Transform's.
@@ -182,8 +187,13 @@ class TrainerConfig(TransformConfig):
         if weights == "imagenet" and self.backbone == "squeezenet":
             raise ValueError("--weights imagenet: Keras cannot download SqueezeNet; pass the local file "
                              "squeezenet_v1.1_weights_tf_dim_ordering_tf_kernels_notop.h5 (see the README)")
+        if self.tflite is None:  # not given: the task's default
+            self.tflite = "none" if self.task == "detection" else "float"
         if self.tflite not in TFLITE_MODES:
             raise ValueError(f"tflite must be one of {TFLITE_MODES}, got {self.tflite!r}")
+        if self.task == "detection" and self.tflite != "none":
+            raise ValueError(f"--tflite {self.tflite}: TFLite export of detectors is not done yet; use --tflite none "
+                             "(the pushed SavedModel serves detections)")
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.class_weights is not None and self.class_names and len(self.class_weights) != len(self.class_names):

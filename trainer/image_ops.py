@@ -42,22 +42,54 @@ def center_square(image: tf.Tensor) -> tf.Tensor:
     return tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
 
 
+def letterbox_layout(height, width, size: int):
+    """(new height, new width, top pad, left pad) of an ``h×w`` image fitted into ``size×size``, aspect kept."""
+    height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    scale = size / tf.maximum(height, width)
+    new_h = tf.clip_by_value(tf.cast(tf.round(height * scale), tf.int32), 1, size)
+    new_w = tf.clip_by_value(tf.cast(tf.round(width * scale), tf.int32), 1, size)
+    return new_h, new_w, (size - new_h) // 2, (size - new_w) // 2
+
+
+def box_frame(height, width, size: int, policy: str) -> tf.Tensor:
+    """``[sx, sy, ox, oy]``: a point at normalised image coordinates ``(x, y)`` is at
+    ``(x·sx + ox, y·sy + oy)`` of the model input (normalised) under ``policy``."""
+    if policy == "letterbox":
+        new_h, new_w, top, left = letterbox_layout(height, width, size)
+        return tf.cast(tf.stack([new_w, new_h, left, top]), tf.float32) / size
+    if policy == "crop":
+        height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+        side = tf.minimum(height, width)
+        return tf.stack([width / side, height / side, -(width - side) / 2 / side, -(height - side) / 2 / side])
+    return tf.constant([1.0, 1.0, 0.0, 0.0])
+
+
 def resize(image: tf.Tensor, size: int, method: str = "bilinear", policy: str = "squash") -> tf.Tensor:
     """Resizes ``[h, w, c]`` to ``[size, size, c]`` under ``policy``, keeping the input dtype.
 
     ``bilinear`` (antialiased) for images; ``nearest`` for label masks, whose
-    class ids must never be interpolated.
+    class ids must never be interpolated.  ``letterbox`` fits the whole image
+    with its aspect ratio kept and pads the rest with black (0).
     """
     if policy not in RESIZE_POLICIES:
         raise ValueError(f"resize policy must be one of {RESIZE_POLICIES}, got {policy!r}")
     if policy == "crop":
         image = center_square(image)
+    target = [size, size]
+    if policy == "letterbox":
+        shape = tf.shape(image)
+        new_h, new_w, top, left = letterbox_layout(shape[0], shape[1], size)
+        target = [new_h, new_w]
     dtype = image.dtype
     if method == "nearest":
-        resized = tf.image.resize(image, [size, size], method="nearest")
-        return tf.cast(resized, dtype)
-    resized = tf.image.resize(tf.cast(image, tf.float32), [size, size], method="bilinear", antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), dtype)
+        resized = tf.cast(tf.image.resize(image, target, method="nearest"), dtype)
+    else:
+        resized = tf.image.resize(tf.cast(image, tf.float32), target, method="bilinear", antialias=True)
+        resized = tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), dtype)
+    if policy == "letterbox":
+        resized = tf.image.pad_to_bounding_box(resized, top, left, size, size)
+        resized = tf.ensure_shape(resized, [size, size, image.shape[-1]])
+    return resized
 
 
 def decode_and_resize(encoded_batch: tf.Tensor, size: int, channels: int = 3, method: str = "bilinear",

@@ -82,12 +82,13 @@ def make_signatures(
 
         signatures[names.EMBEDDINGS_SIGNATURE] = serve_embeddings.get_concrete_function()
     eval_keys = task.evaluation_raw_keys(config)
-    if eval_keys:
+    if eval_keys is not None:
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
         def evaluate_tf_examples(serialized_examples):
             spec = {key: raw_spec[key] for key in [config.image_key] + eval_keys}
-            transformed, probabilities = transform_and_predict(tf.io.parse_example(serialized_examples, spec))
-            return task.evaluation_outputs(probabilities, transformed, config)
+            raw = tf.io.parse_example(serialized_examples, spec)
+            transformed, probabilities = transform_and_predict(raw)
+            return task.evaluation_outputs(probabilities, transformed, config, raw)
 
         signatures[names.EVALUATION_SIGNATURE] = evaluate_tf_examples.get_concrete_function()
     return signatures

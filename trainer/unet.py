@@ -28,7 +28,7 @@ def multi_scale_layers(backbone: keras.Model, max_levels: int) -> List[str]:
     return [last_at_size[s] for s in sizes[:max_levels]]
 
 
-def _conv_block(x, filters: int, name: str):
+def conv_block(x, filters: int, name: str):
     for i in (1, 2):
         x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{i}")(x)
         x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_bn{i}")(x)
@@ -55,7 +55,7 @@ def build_unet(config: TrainerConfig) -> Tuple[keras.Model, keras.Model]:
         x = keras.layers.UpSampling2D(interpolation="bilinear", name=f"decoder{i}_up")(x)
         if i < len(skips) and skips[i].shape[1] == x.shape[1]:
             x = keras.layers.Concatenate(name=f"decoder{i}_concat")([x, skips[i]])
-        x = _conv_block(x, filters, name=f"decoder{i}")
+        x = conv_block(x, filters, name=f"decoder{i}")
         if x.shape[1] >= size:
             break
     if x.shape[1] != size:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
@@ -32,6 +32,7 @@ DECODERS_DIFFER = "decoders disagree on the pixels"
 MASK_BAD = "mask cannot be decoded"
 MASK_SIZE = "mask size differs from image"
 MASK_VALUES = "mask holds unknown class ids"
+BOXES_BAD = "bad box annotation"
 
 
 @dataclasses.dataclass
@@ -54,6 +55,8 @@ class ImageInfo:
     ignored_fraction: float = 0.0
     #: Segmentation: pixels per class id (ignored pixels left out), for the class pixel shares of the report.
     class_pixels: Dict[str, int] = dataclasses.field(default_factory=dict)
+    #: Detection: boxes per class id.
+    class_boxes: Dict[str, int] = dataclasses.field(default_factory=dict)
     reason: Optional[str] = None
     detail: str = ""
 
@@ -192,4 +195,29 @@ def check_mask(data: bytes, image: ImageInfo, num_classes: int) -> Optional[str]
     values = set(int(i) for i in ids) - {names.IGNORE_LABEL}
     if any(v >= num_classes or v < 0 for v in values):
         return MASK_VALUES
+    return None
+
+
+def check_boxes(coordinates: Sequence[Sequence[float]], class_ids: Sequence[int], num_classes: int,
+                image: ImageInfo) -> Optional[str]:
+    """Returns a reason when an image's boxes are malformed (detail in ``image.detail``); counts boxes per class.
+
+    ``coordinates`` are the xmin, ymin, xmax, ymax lists, normalised to [0, 1] of the image.
+    """
+    lengths = {len(values) for values in coordinates} | {len(class_ids)}
+    if len(lengths) != 1:
+        image.detail = f"box lists of different lengths {sorted(lengths)} (xmin, ymin, xmax, ymax, class)"
+        return BOXES_BAD
+    problems = []
+    for index, (xmin, ymin, xmax, ymax, class_id) in enumerate(zip(*coordinates, class_ids), start=1):
+        if not 0 <= class_id < num_classes:
+            problems.append(f"box {index}: class id {class_id} outside 0-{num_classes - 1}")
+        elif not (0.0 <= xmin < xmax <= 1.0 and 0.0 <= ymin < ymax <= 1.0):
+            problems.append(f"box {index}: ({xmin:.3f}, {ymin:.3f}, {xmax:.3f}, {ymax:.3f}) is not inside the "
+                            "image with a positive area (normalised xmin < xmax, ymin < ymax in [0, 1])")
+    if problems:
+        image.detail = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        return BOXES_BAD
+    for class_id in class_ids:
+        image.class_boxes[str(int(class_id))] = image.class_boxes.get(str(int(class_id)), 0) + 1
     return None

@@ -119,3 +119,20 @@ def test_near_duplicate_search_finds_exactly_the_pairs_brute_force_finds():
     brute = [(a, b, bin(hashes[a] ^ hashes[b]).count("1")) for a in range(len(hashes))
              for b in range(a + 1, len(hashes)) if bin(hashes[a] ^ hashes[b]).count("1") <= 4]
     assert found == brute and len(found) >= 10
+
+
+@pytest.mark.parametrize("coordinates, class_ids, expected", [
+    ([[0.1, 0.5], [0.2, 0.5], [0.4, 1.0], [0.6, 0.9]], [0, 1], None),
+    ([[], [], [], []], [], None),  # an image without objects
+    ([[0.1], [0.2], [0.4], []], [0], "box lists of different lengths"),
+    ([[0.4], [0.2], [0.1], [0.6]], [0], "box 1: (0.400, 0.200, 0.100, 0.600) is not inside"),
+    ([[0.1], [0.2], [1.2], [0.6]], [0], "is not inside the image"),
+    ([[0.1], [0.2], [0.4], [0.6]], [3], "box 1: class id 3 outside 0-2"),
+])
+def test_box_annotations_are_checked_and_counted_per_class(coordinates, class_ids, expected):
+    info = checks.ImageInfo()
+    reason = checks.check_boxes(coordinates, class_ids, 3, info)
+    if expected is None:
+        assert reason is None and info.class_boxes == {str(c): class_ids.count(c) for c in set(class_ids)}
+    else:
+        assert reason == checks.BOXES_BAD and expected in info.detail

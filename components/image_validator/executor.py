@@ -49,6 +49,8 @@ class ValidationConfig(JsonConfig):
     label_key: Optional[str] = names.DEFAULT_LABEL_KEY
     filename_key: Optional[str] = names.FILENAME_KEY
     mask_key: Optional[str] = None
+    #: Detection: the xmin, ymin, xmax, ymax and class-id features of the boxes (None: no boxes to check).
+    box_keys: Optional[List[str]] = None
     num_classes: int = 0
     min_size: int = 8
     max_aspect_ratio: float = 4.0
@@ -111,6 +113,11 @@ def check_record(serialized: bytes, split: str, config: ValidationConfig) -> Dic
         reason = checks.MASK_BAD if mask is None else checks.check_mask(mask, info, config.num_classes)
         if reason:
             info.reason = reason
+    if info.reason is None and config.box_keys:
+        feature = example.features.feature
+        coordinates = [list(feature[key].float_list.value) if key in feature else [] for key in config.box_keys[:4]]
+        class_ids = list(feature[config.box_keys[4]].int64_list.value) if config.box_keys[4] in feature else []
+        info.reason = checks.check_boxes(coordinates, class_ids, config.num_classes, info)
     row = dataclasses.asdict(info)
     index = zlib.crc32(f"{info.sha256}:{filename}".encode())
     row.update(split=split, index=index, filename=filename or f"{split}#{index}",
@@ -153,6 +160,8 @@ def summarize(rows: List[Dict[str, Any]], config: ValidationConfig) -> Dict[str,
             s["good"] += 1
             if row["label"] is not None:
                 s["class_counts"][str(row["label"])] += 1
+            for class_id, count in (row.get("class_boxes") or {}).items():
+                s["class_counts"][class_id] += count
     warnings = []
     for name, s in splits.items():
         counts = s["class_counts"]

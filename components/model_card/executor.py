@@ -28,6 +28,13 @@ from components.model_card import spec
 from components.model_card.card import Bullets, Section, Table, pairs, to_html, to_markdown
 from components.tflite_evaluator.results import read_tflite_metrics
 
+#: What each task's serving_default returns, in words.
+SERVING_OUTPUTS = {
+    "classification": "class_id, class_name, probabilities out",
+    "segmentation": "per-pixel probabilities and a class mask at the input's size out",
+    "detection": "boxes (xmin, ymin, xmax, ymax in the input's pixels), scores, class_ids, class_names and "
+                 "num_detections out, after non-maximum suppression",
+}
 #: Per-class figures from fewer eval examples than this are called out as noisy.
 FEW_EVAL_EXAMPLES = 20
 
@@ -87,7 +94,8 @@ def _model_files(model_uri: str) -> List[Tuple[str, str]]:
     for relative in ("saved_model.pb", "tflite/model.tflite", "tflite/model_int8.tflite", "tflite/labels.txt"):
         path = os.path.join(serving, relative)
         if tf.io.gfile.exists(path):
-            rows.append((relative, f"{tf.io.gfile.stat(path).length / 1024:.0f} KiB"))
+            size = tf.io.gfile.stat(path).length
+            rows.append((relative, f"{size / 1024:.0f} KiB" if size >= 10240 else f"{size} bytes"))
     return rows
 
 
@@ -107,9 +115,7 @@ def build_sections(config: CardConfig, facts: Dict[str, Any]) -> List[Section]:
         ("backbone", settings.get("backbone", "?")),
         ("input", f"{settings.get('image_size', '?')}×{settings.get('image_size', '?')} RGB, resized by "
                   f"'{settings.get('resize_policy', 'squash')}' from any encoded image"),
-        ("serving signature", "serving_default: raw encoded image bytes in; "
-                              + ("class_id, class_name, probabilities out" if task == "classification"
-                                 else "per-pixel probabilities and a class mask at the input's size out")),
+        ("serving signature", "serving_default: raw encoded image bytes in; " + SERVING_OUTPUTS.get(task, "?")),
         ("pipeline", config.pipeline_name),
         ("trained model", facts["model_uri"]),
     ]), Table(["file", "size"], [list(row) for row in facts["files"]])])
@@ -160,8 +166,8 @@ def build_sections(config: CardConfig, facts: Dict[str, Any]) -> List[Section]:
         evaluation.blocks.append(Table(["per-class metric", "value"], sorted(per_class_overall.items())))
     for model, values in sorted(facts["tflite"].items()):
         evaluation.blocks.append(Table([f"TFLite {model}", "value", "SavedModel"],
-                                       [[k, v, metrics.get(k, float("nan"))] for k, v in sorted(values.items())
-                                        if "/" not in k]))
+                                       [[k, _count(k, v), _count(k, metrics.get(k, float("nan")))]
+                                        for k, v in sorted(values.items()) if "/" not in k]))
 
     blessing = Section("Blessing", [
         "BLESSED: the Pusher publishes it for serving." if facts["blessed"] else
@@ -187,12 +193,11 @@ def limitations(config: CardConfig, facts: Dict[str, Any]) -> List[str]:
     if few:
         found.append(f"Per-class figures rest on fewer than {FEW_EVAL_EXAMPLES} eval examples for: "
                      + ", ".join(few) + ".")
-    weakest = [(v, k.split("/", 1)[1]) for k, v in metrics.items()
-               if k.startswith(("recall/", "iou/")) and v == v]
-    if weakest:
+    per_class_metric = {"classification": "recall", "segmentation": "iou", "detection": "ap_50"}[config.task]
+    weakest = [(v, k.split("/", 1)[1]) for k, v in metrics.items() if k.startswith(per_class_metric + "/") and v == v]
+    if weakest and min(weakest)[0] < 1.0:
         value, name = min(weakest)
-        found.append(f"Weakest class: {name} ({'recall' if config.task == 'classification' else 'IoU'} "
-                     f"{value:.3f}).")
+        found.append(f"Weakest class: {name} ({per_class_metric} {value:.3f}).")
     if report.get("quarantined"):
         found.append(f"{report['quarantined']} of {report.get('total')} input files were quarantined (unreadable, "
                      "duplicate, too small, …) and neither trained nor evaluated on.")
@@ -223,7 +228,7 @@ class Executor(base_executor.BaseExecutor):
         metrics, per_class = read_evaluation(evaluation_uri, config.label_key, config.class_names)
         blessing = artifact_utils.get_single_instance(input_dict[spec.BLESSING_KEY])
         blessed = bool(blessing.get_int_custom_property("blessed"))
-        baseline = blessing.get_string_custom_property("baseline_model_uri") or None
+        baseline = blessing.get_string_custom_property("baseline_model") or None
         tflite_uri = _uri(input_dict, spec.TFLITE_EVALUATION_KEY)
         model_uri = _uri(input_dict, spec.MODEL_KEY)
         facts = {

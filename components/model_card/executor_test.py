@@ -71,6 +71,8 @@ def _inputs(root, threshold, blessed):
                      "class_counts": {"cat": 5, "dog": 5}}}}, handle)
     blessing = standard_artifacts.ModelBlessing()
     blessing.set_int_custom_property("blessed", int(blessed))
+    if not blessed:  # as TFX's Evaluator records the model it compared with
+        blessing.set_string_custom_property("baseline_model", "/models/Trainer/model/7")
     return {spec.MODEL_KEY: [model], spec.MODEL_RUN_KEY: [model_run],
             spec.EVALUATION_KEY: [_evaluation(root, threshold)], spec.BLESSING_KEY: [blessing],
             spec.VALIDATION_REPORT_KEY: [report]}
@@ -111,6 +113,7 @@ def test_a_card_of_an_unblessed_model_says_why(tmp_path):
     markdown, _ = _card(tmp_path, threshold=0.9, blessed=False)
     assert "NOT blessed: this model is not pushed." in markdown
     assert "failed: sparse_categorical_accuracy 0.8000 < 0.9000" in markdown
+    assert "baseline: /models/Trainer/model/7" in markdown
 
 
 @pytest.mark.parametrize("missing", [spec.EVALUATION_KEY, spec.BLESSING_KEY])

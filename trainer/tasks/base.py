@@ -8,7 +8,7 @@ trains, and what its serving signatures return.
 
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from trainer.config import TrainerConfig, TransformConfig
 
@@ -46,10 +46,11 @@ class Task:
         """Signature outputs from model probabilities and the raw encoded images."""
         raise NotImplementedError
 
-    def evaluation_raw_keys(self, config: TrainerConfig) -> List[str]:
-        """Raw features (besides the image) the TFMA signature parses; empty = no such signature."""
-        return []
+    def evaluation_raw_keys(self, config: TrainerConfig) -> Optional[List[str]]:
+        """Raw features (besides the image) the TFMA ``evaluation`` signature parses; None = no such signature
+        (TFMA then calls ``serving_examples``)."""
+        return None
 
-    def evaluation_outputs(self, probabilities, transformed: Dict, config: TrainerConfig) -> Dict:
-        """Outputs of the TFMA signature, when :meth:`evaluation_raw_keys` is not empty."""
+    def evaluation_outputs(self, probabilities, transformed: Dict, config: TrainerConfig, raw: Dict) -> Dict:
+        """Outputs of the ``evaluation`` signature (``raw``: the parsed raw features, image included)."""
         raise NotImplementedError

@@ -6,9 +6,10 @@ from typing import Dict
 
 from trainer.tasks.base import Task
 from trainer.tasks.classification import Classification
+from trainer.tasks.detection import Detection
 from trainer.tasks.segmentation import Segmentation
 
-TASKS: Dict[str, Task] = {task.name: task for task in (Classification(), Segmentation())}
+TASKS: Dict[str, Task] = {task.name: task for task in (Classification(), Segmentation(), Detection())}
 
 
 def get_task(name: str) -> Task:

@@ -63,7 +63,7 @@ class Segmentation(Task):
     def evaluation_raw_keys(self, config: TrainerConfig):
         return [config.mask_key]
 
-    def evaluation_outputs(self, probabilities, transformed: Dict, config: TrainerConfig) -> Dict:
+    def evaluation_outputs(self, probabilities, transformed: Dict, config: TrainerConfig, raw: Dict) -> Dict:
         """Predicted and true class ids on the same (model) grid, for the IoU metric in TFMA."""
         label = image_ops.bytes_to_pixels(transformed[names.TRANSFORMED_MASK_KEY], config.image_size, channels=1)
         return {
