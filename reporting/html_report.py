@@ -268,8 +268,9 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
                 if len(by_class[label]) < SAMPLES_PER_GROUP:
                     by_class[label].append(example)
         if box_keys:
-            legend = ", ".join(f"{name}: {_colour_name(i)}" for i, name in enumerate(class_names))
-            sections.append(f"<p>Boxes drawn in their class colour ({_esc(legend)}).</p>")
+            legend = " ".join(f'<span style="color:{_colour_name(i)}">&#9632;</span> {_esc(name)}'
+                              for i, name in enumerate(class_names))
+            sections.append(f"<p>Boxes drawn in their class colour: {legend}</p>")
         for label in sorted(by_class, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else k)):
             name = class_names[int(label)] if label.isdigit() and int(label) < len(class_names) else label
             tiles = [(_thumbnail(_bytes(e, image_key), _bytes(e, mask_key) if mask_key else None,
