@@ -39,7 +39,7 @@ from common import names
 from ingest import example_format as ef
 from ingest import shards
 from ingest.data_prep import HELD_OUT_DIR_NAMES, pick_eval
-from ingest.shards import DataPrepError, PreparedDataset
+from ingest.shards import DataPrepError, PreparedDataset, Rejected
 
 IMAGES_DIR = "images"
 ANNOTATIONS_DIR = "annotations"
@@ -71,17 +71,6 @@ class Annotated:
     stated_size: Optional[Tuple[int, int]] = None
     #: The split the data itself assigns (VOC ``splits/``), or None.
     split: Optional[str] = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Rejected:
-    """A file left out, with the reason in words."""
-
-    files: Tuple[str, ...]
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{' + '.join(self.files)}: {self.reason}"
 
 
 def is_voc(root: Path) -> bool:

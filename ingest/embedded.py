@@ -39,6 +39,16 @@ def _fresh(out_dir: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
 
 
+def _start(out_dir: Path, parameters: str, subdirs) -> Optional[Path]:
+    """None when ``out_dir`` already holds this generation; else a fresh folder (with ``subdirs``) to fill."""
+    if _is_current(out_dir, parameters):
+        return None
+    fresh = _fresh(out_dir)
+    for name in subdirs:
+        (fresh / name).mkdir(parents=True, exist_ok=True)
+    return fresh
+
+
 def _publish(tmp_dir: Path, out_dir: Path, parameters: str) -> Path:
     """Marks ``tmp_dir`` complete and swaps it in; an older generation (ours: it has the marker) is removed."""
     (tmp_dir / _DONE_MARKER).write_text(f"{generator_version()} {parameters}")
@@ -138,12 +148,10 @@ def write_shapes_dataset(out_dir: Path, count: int = 600, size: int = 64, seed: 
     """
     from PIL import Image
 
-    out_dir, parameters = Path(out_dir), f"count={count} size={size} seed={seed}"
-    if _is_current(out_dir, parameters):
-        return out_dir
-    final_dir, out_dir = out_dir, _fresh(out_dir)
-    (out_dir / "images").mkdir(parents=True, exist_ok=True)
-    (out_dir / "masks").mkdir(parents=True, exist_ok=True)
+    final_dir, parameters = Path(out_dir), f"count={count} size={size} seed={seed}"
+    out_dir = _start(final_dir, parameters, ("images", "masks"))
+    if out_dir is None:
+        return final_dir
     rng = np.random.default_rng(seed)
     for index in range(count):
         background = _random_colour(rng)
@@ -197,12 +205,10 @@ def write_detection_scenes(out_dir: Path, count: int = 500, size: int = 128, see
     """
     from PIL import Image
 
-    out_dir, parameters = Path(out_dir), f"count={count} size={size} seed={seed}"
-    if _is_current(out_dir, parameters):
-        return out_dir
-    final_dir, out_dir = out_dir, _fresh(out_dir)
-    (out_dir / "images").mkdir(parents=True, exist_ok=True)
-    (out_dir / "annotations").mkdir(parents=True, exist_ok=True)
+    final_dir, parameters = Path(out_dir), f"count={count} size={size} seed={seed}"
+    out_dir = _start(final_dir, parameters, ("images", "annotations"))
+    if out_dir is None:
+        return final_dir
     rng = np.random.default_rng(seed)
     for index in range(count):
         background = _random_colour(rng)

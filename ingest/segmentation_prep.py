@@ -28,7 +28,7 @@ import numpy as np
 from common import names
 from ingest import example_format as ef
 from ingest import shards
-from ingest.shards import DataPrepError, PreparedDataset
+from ingest.shards import DataPrepError, PreparedDataset, Rejected
 
 IMAGES_DIR = "images"
 MASKS_DIR = "masks"
@@ -40,17 +40,6 @@ class SegmentationPair:
     image: Path
     mask: Path
     name: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Rejected:
-    """A pair (or lone file) left out, with the reason in words."""
-
-    files: Tuple[str, ...]
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{' + '.join(self.files)}: {self.reason}"
 
 
 #: Class id written for pixels to ignore (excluded from the loss, the IoU and pixel counts).

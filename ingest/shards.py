@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from common import names
 
@@ -45,6 +45,17 @@ class PreparedDataset:
 
     def class_counts_by_split(self) -> Dict[str, Dict[str, int]]:
         return {split: dict(self.class_counts.get(split, {})) for split in self.split_counts}
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejected:
+    """Files left out of a prepared dataset (an image, an image/mask pair, an image/annotation pair), and why."""
+
+    files: Tuple[str, ...]
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{' + '.join(self.files)}: {self.reason}"
 
 
 def _is_within(path: Path, folder: Path) -> bool:
