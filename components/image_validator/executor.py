@@ -52,6 +52,8 @@ class ValidationConfig(JsonConfig):
     #: Detection: the xmin, ymin, xmax, ymax and class-id features of the boxes (None: no boxes to check).
     box_keys: Optional[List[str]] = None
     num_classes: int = 0
+    #: Class names in id order, for messages (ids are shown where they are unknown).
+    class_names: List[str] = dataclasses.field(default_factory=list)
     min_size: int = 8
     max_aspect_ratio: float = 4.0
     #: Images with more pixels are quarantined from their header alone (decompression bombs).
@@ -167,6 +169,8 @@ def summarize(rows: List[Dict[str, Any]], config: ValidationConfig) -> Dict[str,
         counts = s["class_counts"]
         if counts and min(counts.values()) < config.imbalance_ratio * max(counts.values()):
             rare = sorted(k for k, v in counts.items() if v < config.imbalance_ratio * max(counts.values()))
+            rare = [config.class_names[int(k)] if k.isdigit() and int(k) < len(config.class_names) else k
+                    for k in rare]
             warnings.append(f"class imbalance in {name}: class(es) {', '.join(rare)} have under "
                             f"{config.imbalance_ratio:.0%} of the largest class's {max(counts.values())} examples")
         s["reasons"], s["class_counts"] = dict(s["reasons"]), dict(counts)

@@ -11,7 +11,8 @@ from PIL import Image
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.image_validator import checks
-from components.image_validator.executor import REPORT_FILENAME, Executor, TooManyBadExamples, ValidationConfig
+from components.image_validator.executor import (REPORT_FILENAME, Executor, TooManyBadExamples, ValidationConfig,
+                                                 summarize)
 from components.image_validator.spec import ImageValidationReport
 from ingest.example_format import make_image_example
 
@@ -165,3 +166,12 @@ def test_near_duplicates_are_kept_but_reported_across_splits_first(validated):
     assert any("near-duplicate" in w and "leakage" in w for w in report["warnings"])
     # Unrelated random images are never paired.
     assert not any("good_b.png" in (p["a"], p["b"]) and "eval_good.png" in (p["a"], p["b"]) for p in pairs)
+
+
+def test_an_imbalance_warning_names_the_rare_classes_by_name():
+    rows = [{"split": "train", "reason": None, "label": label, "phash": "", "dhash": "", "filename": f"{i}.png",
+             "index": i} for i, label in enumerate([0] * 20 + [1] * 2 + [2] * 20)]
+    summary = summarize(rows, ValidationConfig(num_classes=3, class_names=["dog", "cat", "eel"],
+                                               near_duplicate_distance=-1))
+    assert summary["warnings"] == ["class imbalance in train: class(es) cat have under 20% of the largest "
+                                   "class's 20 examples"]
