@@ -42,6 +42,12 @@ def center_square(image: tf.Tensor) -> tf.Tensor:
     return tf.image.crop_to_bounding_box(image, (height - side) // 2, (width - side) // 2, side, side)
 
 
+def image_sizes(encoded_batch: tf.Tensor) -> tf.Tensor:
+    """``[N, 2]`` (height, width) of a batch of encoded images (each decoded once)."""
+    return tf.map_fn(lambda encoded: tf.shape(decode_image(encoded))[:2], encoded_batch,
+                     fn_output_signature=tf.TensorSpec([2], tf.int32))
+
+
 def letterbox_layout(height, width, size: int):
     """(new height, new width, top pad, left pad) of an ``h×w`` image fitted into ``size×size``, aspect kept."""
     height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)

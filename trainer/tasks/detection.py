@@ -42,19 +42,17 @@ def from_frame(boxes: tf.Tensor, frame: tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value((boxes - offset) / scale, 0.0, 1.0)
 
 
-def image_frames(encoded: tf.Tensor, config: TransformConfig) -> tf.Tensor:
-    """``[N, 4]`` frames (see image_ops.box_frame) of a batch of encoded images under the resize policy."""
+def image_frames(encoded: tf.Tensor, config: TransformConfig, sizes=None) -> tf.Tensor:
+    """``[N, 4]`` frames (see image_ops.box_frame) of a batch of encoded images under the resize policy.
+
+    ``sizes`` (``[N, 2]`` from image_ops.image_sizes), when the caller has them, saves decoding again;
+    ``squash`` needs no sizes at all.
+    """
     if config.resize_policy == "squash":
         return tf.tile(tf.constant([[1.0, 1.0, 0.0, 0.0]]), [tf.shape(encoded)[0], 1])
-    return tf.map_fn(lambda b: image_ops.box_frame(*tf.unstack(tf.shape(image_ops.decode_image(b))[:2]),
-                                                   config.image_size, config.resize_policy),
-                     encoded, fn_output_signature=tf.TensorSpec([4], tf.float32))
-
-
-def image_sizes(encoded: tf.Tensor) -> tf.Tensor:
-    """``[N, 2]`` (height, width) of a batch of encoded images."""
-    return tf.map_fn(lambda b: tf.shape(image_ops.decode_image(b))[:2], encoded,
-                     fn_output_signature=tf.TensorSpec([2], tf.int32))
+    sizes = image_ops.image_sizes(encoded) if sizes is None else sizes
+    return tf.map_fn(lambda hw: image_ops.box_frame(hw[0], hw[1], config.image_size, config.resize_policy),
+                     sizes, fn_output_signature=tf.TensorSpec([4], tf.float32))
 
 
 def pad_boxes(boxes: tf.Tensor, count: int = names.MAX_BOXES) -> tf.Tensor:
@@ -104,17 +102,18 @@ class Detection(Task):
         model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=10.0),
                       loss=centernet.CenterNetLoss(config.num_classes))
 
-    def detections(self, head, image_bytes, config: TrainerConfig) -> Dict:
+    def detections(self, head, image_bytes, config: TrainerConfig, sizes=None) -> Dict:
         """Detections with boxes normalised to each input image (undoing the resize policy)."""
         found = centernet.decode(head, config.num_classes)
-        found["boxes"] = from_frame(found["boxes"], image_frames(image_bytes, config))
+        found["boxes"] = from_frame(found["boxes"], image_frames(image_bytes, config, sizes))
         return found
 
     def serving_outputs(self, head, image_bytes, config: TrainerConfig) -> Dict:
         """After NMS, top ``MAX_DETECTIONS``: boxes in the input image's own pixels (xmin, ymin, xmax, ymax),
         scores, class ids and names, and how many rows are real."""
-        found = self.detections(head, image_bytes, config)
-        sizes = tf.cast(image_sizes(image_bytes), tf.float32)
+        sizes = image_ops.image_sizes(image_bytes)
+        found = self.detections(head, image_bytes, config, sizes)
+        sizes = tf.cast(sizes, tf.float32)
         scale = tf.stack([sizes[:, 1], sizes[:, 0], sizes[:, 1], sizes[:, 0]], axis=-1)[:, None, :]
         return {names.DETECTION_BOXES_KEY: found["boxes"] * scale, names.DETECTION_SCORES_KEY: found["scores"],
                 names.DETECTION_CLASSES_KEY: found["class_ids"],

@@ -47,8 +47,7 @@ class Segmentation(Task):
         Images of different sizes in one batch give masks padded with ``IGNORE_LABEL`` (255) to
         the largest; ``height``/``width`` say how much of each is real.
         """
-        sizes = tf.map_fn(lambda b: tf.shape(image_ops.decode_image(b))[:2], image_bytes,
-                          fn_output_signature=tf.TensorSpec([2], tf.int32))
+        sizes = image_ops.image_sizes(image_bytes)
         max_h, max_w = tf.reduce_max(sizes[:, 0]), tf.reduce_max(sizes[:, 1])
 
         def full_size_mask(args):
