@@ -81,9 +81,12 @@ class DataQualityConfig:
     max_bad_fraction: float = option(0.05, group="image validation",
                                      help="stop the run when more than this share of examples is quarantined "
                                           "(default: %(default)s)")
-    min_image_size: int = option(0, group="image validation",
-                                 help="quarantine images with a side below this many pixels "
-                                      "(default: a quarter of --image-size)")
+    #: An absolute floor, not a share of --image-size: smaller images are upsampled to the model input
+    #: (CIFAR's 32-px photos at 224 are the anchor's own work); only a side too small to carry a
+    #: picture at all is quarantined.
+    min_image_size: int = option(8, group="image validation",
+                                 help="quarantine images with a side below this many pixels; larger ones of any "
+                                      "size are resized (upsampled) to --image-size (default: %(default)s)")
     max_aspect_ratio: float = option(4.0, group="image validation",
                                      help="quarantine images more elongated than this (default: %(default)s)")
     block_anomalies: str = option("model-features", choices=BLOCK_POLICIES, group="image validation",

@@ -79,7 +79,7 @@ def validation_config(config: PipelineConfig) -> ValidationConfig:
         box_keys=[*names.BOX_COORDINATE_KEYS, names.BOX_CLASS_KEY] if detection else None,
         num_classes=len(trainer.class_names),
         class_names=list(trainer.class_names),
-        min_size=quality.min_image_size or max(1, trainer.image_size // 4),
+        min_size=quality.min_image_size,
         max_aspect_ratio=quality.max_aspect_ratio,
         max_bad_fraction=quality.max_bad_fraction,
         code_version=config.code_versions["ImageValidator"],

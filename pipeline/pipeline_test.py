@@ -60,3 +60,12 @@ def test_transform_waits_for_the_anomaly_gate(tmp_path):
     assert components["AnomalyGate"] in components["Transform"].upstream_nodes
     assert components["AnomalyGate"].exec_properties["policy"] == "all"
     assert components["AnomalyGate"].exec_properties["model_features"] == '["image", "label"]'
+
+
+def test_small_images_are_upsampled_not_quarantined_at_a_large_input_size():
+    """CIFAR's 32-px photos at --image-size 224 (the anchor's own work): only the absolute floor applies."""
+    from pipeline.pipeline import validation_config
+
+    config = PipelineConfig(trainer=TrainerConfig(image_size=224))
+    assert validation_config(config).min_size == 8
+    assert validation_config(PipelineConfig(quality=DataQualityConfig(min_image_size=40))).min_size == 40

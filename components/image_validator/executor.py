@@ -74,7 +74,7 @@ class ValidationConfig(JsonConfig):
 
 #: What to change when a reason dominates because of a setting rather than the files.
 _HINTS = {
-    checks.TOO_SMALL: " (a side below {config.min_size} px: --min-image-size, default a quarter of --image-size)",
+    checks.TOO_SMALL: " (a side below {config.min_size} px: lower --min-image-size to keep them; larger images are upsampled)",
     checks.ASPECT: " (longer side over {config.max_aspect_ratio:g}x the shorter: --max-aspect-ratio)",
 }
 

@@ -151,6 +151,9 @@ def test_too_many_bad_examples_fail_after_writing_everything(tmp_path):
     outputs, error = _run(tmp_path, max_bad_fraction=0.1)
     assert isinstance(error, TooManyBadExamples)
     assert "7 of 14 examples (50.0%) are bad" in str(error) and "raise --max-bad-fraction" in str(error)
+    assert "1 too small (a side below 8 px: lower --min-image-size" in str(error)
+    named = str(error).split("Details per file: ")[1].split(". Fix")[0]
+    assert os.path.isfile(named), f"the message names {named}, which must still exist after the failure"
     assert os.path.isfile(os.path.join(outputs["report"][0].uri, REPORT_FILENAME))
     assert len(_read(outputs["validated_examples"][0], "train")) == 5
 
