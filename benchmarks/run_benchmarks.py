@@ -2,7 +2,12 @@
 
     python benchmarks/run_benchmarks.py [classification] [segmentation] [corrupt] [cifar] [isbi]
                                         [seeds-classification] [seeds-segmentation] [transfer] [throughput]
-                                        [label-issues] [detection] [seeds-detection] [bccd]
+                                        [label-issues] [detection] [seeds-detection] [bccd] [anchor]
+
+``anchor`` runs TFX's own CIFAR-10 pipeline (../shared/anchors/tfx-cifar10)
+and ours on its work, alternately A B A B, and records wall time, peak RSS
+(largest process and process tree) and per-component times as ratios
+(benchmarks/anchor.py).
 
 ``bccd`` trains the detector on the real microscope set and scores the pushed
 model's raw-bytes signature against the VOC XML truth with an independent
@@ -412,7 +417,7 @@ def run_seeds(name: str) -> dict:
 
 def main(argv):
     names = argv or ["classification", "segmentation", "seeds-classification", "seeds-segmentation"]
-    special = ("transfer", "throughput", "label-issues")
+    special = ("transfer", "throughput", "label-issues", "anchor")
     unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n not in special]
     if unknown:
         print(f"unknown case(s) {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
@@ -422,8 +427,17 @@ def main(argv):
         if name in ("cifar", "isbi", "transfer", "throughput", "bccd") and not SHARED.is_dir():
             print(f"skipping {name}: {SHARED} not present")
             continue
+        if name == "anchor":
+            sys.path.insert(0, str(ROOT))
+            from benchmarks import anchor
+
+            if anchor.missing():
+                print(f"skipping anchor: {anchor.missing()}")
+                continue
         print(f"running {name} ...", flush=True)
-        if name == "transfer":
+        if name == "anchor":
+            results[name] = anchor.compare()
+        elif name == "transfer":
             results[name] = run_transfer()
         elif name == "throughput":
             results[name] = run_throughput()

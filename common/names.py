@@ -72,6 +72,9 @@ EMBEDDINGS_SIGNATURE = "serving_embeddings"
 #: ``examples`` in; the numeric outputs of ``serving_examples`` out (TFX's BulkInferrer cannot log string
 #: outputs such as ``class_name``); used by ``--predict``.
 BULK_INFERENCE_SIGNATURE = "bulk_inference"
+#: float32 pixels ``[N, S, S, 3]`` in [0, 255] at model resolution in, the model's output out: the model
+#: without decoding; the float TFLite file is converted from it.
+PIXELS_SIGNATURE = "serving_pixels"
 EMBEDDING_KEY = "embedding"
 #: Outputs of the evaluation signature, read by components/iou_metric.py.
 PREDICTED_MASK_KEY = "predicted_mask"

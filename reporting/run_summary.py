@@ -37,6 +37,8 @@ class RunSummary:
     label_issues: Dict[str, object] = dataclasses.field(default_factory=dict)
     #: Training images per second of each phase ("head", "fine_tune" or "train"), input waits included.
     training_speed: Dict[str, float] = dataclasses.field(default_factory=dict)
+    #: Steps each phase trained, planned (--train-steps split by phase) and on stored backbone features.
+    training_steps: Dict[str, Dict[str, object]] = dataclasses.field(default_factory=dict)
     #: TfliteEvaluator: overall metrics of each TFLite file ("tflite", "tflite_int8"), same eval split.
     tflite_metrics: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
     #: Each failed blessing check in words, e.g. "mean_iou 0.6300 < 0.7000" (empty when blessed).
@@ -80,6 +82,7 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
         summary.validation = read_validation(nodes[names.IMAGE_VALIDATOR].outputs)
     summary.examples = read_example_counts(nodes, summary.validation)
     summary.training_speed = read_training_speed(nodes)
+    summary.training_steps = read_training_steps(nodes)
     summary.label_issues = read_label_issues(nodes)
     summary.tflite_metrics = read_tflite_evaluation(nodes)
     # The Evaluator records the baseline it compared with on its blessing (ML Metadata keeps no output
@@ -156,6 +159,41 @@ def read_training_speed(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, float]:
     return {name: p["images_per_second"] for name, p in phases.items() if p.get("images_per_second")}
 
 
+def _undefined(name: str, metrics: Dict[str, float]) -> str:
+    """Why a per-class metric has no value: precision has no predictions of the class to divide by,
+    recall no eval examples of it (its recall is then undefined too, so only that case is "absent")."""
+    metric, _, class_name = name.partition("/")
+    recall = metrics.get(f"recall/{class_name}")
+    if metric == "recall" or (class_name and recall is not None and recall != recall):
+        return "n/a (no eval examples of this class)"
+    if metric == "precision":
+        return "n/a (the model never predicted this class)"
+    return "n/a"
+
+
+def read_training_steps(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, Dict[str, object]]:
+    """``{phase: {"steps", "planned_steps", "stored_features"}}`` from the Trainer's model_run artifact."""
+    phases = _output_json(nodes, names.TRAINER, "model_run", names.TRAINING_SPEED_FILENAME).get("phases", {})
+    return {name: {"steps": p["steps"], "planned_steps": p.get("planned_steps", p["steps"]),
+                   "stored_features": bool(p.get("stored_features"))} for name, p in phases.items()}
+
+
+def format_training_steps(phases: Dict[str, Dict[str, object]]) -> str:
+    """``Training: 160 steps (head 120 on backbone features computed once, fine_tune 40)``; early stops named."""
+    done = sum(int(p["steps"]) for p in phases.values())
+    planned = sum(int(p["planned_steps"]) for p in phases.values())
+    parts = []
+    for name, p in phases.items():
+        part = f"{name} {p['steps']}"
+        if p["steps"] != p["planned_steps"]:
+            part += f" of {p['planned_steps']} (early stopping: validation loss stopped improving)"
+        if p["stored_features"]:
+            part += " on backbone features computed once"
+        parts.append(part)
+    total = f"{done} steps" if done == planned else f"{done} of {planned} steps"
+    return f"Training: {total} ({', '.join(parts)})"
+
+
 def load_validation_report(outputs: Dict[str, list]) -> tuple:
     """(path, parsed JSON) of the ImageValidator's report artifact; (None, {}) when there is none."""
     from components.image_validator.executor import REPORT_FILENAME
@@ -207,7 +245,7 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
         lines.append("Evaluation (eval split):")
         for name in sorted(summary.metrics, key=lambda k: ("/" in k, k)):
             value = summary.metrics[name]
-            shown = "n/a (class absent)" if value != value else f"{value:.4f}"
+            shown = _undefined(name, summary.metrics) if value != value else f"{value:.4f}"
             lines.append(f"  {name:<40} {shown}")
     if summary.tflite_metrics:
         lines.append("TFLite files (same eval split, TFMA):")
@@ -226,6 +264,8 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
             lines.append(f"Label issues: {issues['suspects']} of {issues['examples']} examples "
                          f"({100 * float(issues['share']):.1f}%) look mislabelled; see label_issues.csv "
                          f"({'the run stops above --max-label-issue-share' if issues['action'] == 'stop' else 'warning only'})")
+    if summary.training_steps:
+        lines.append(format_training_steps(summary.training_steps))
     if summary.training_speed:
         lines.append("Training speed: " + ", ".join(f"{phase} {rate:.0f} images/s"
                                                     for phase, rate in summary.training_speed.items()))

@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 from pipeline import configs
 from pipeline.configs import PipelineConfig
 from runners.run_log import configure_logging
+from runners.scratch import scratch_dir
 
 
 #: Exit codes of ``python local_runner.py`` (documented in the README).
@@ -46,7 +47,8 @@ def run(config: PipelineConfig, verbose: bool = False, log=print):
     log_path = os.path.join(config.run.output_dir, "logs", f"run-{stamp}.log")
     file_handler = configure_logging(log_path, verbose)
     try:
-        return _run_logged(config, log_path, started, log)
+        with scratch_dir():
+            return _run_logged(config, log_path, started, log)
     except Exception as err:
         logging.getLogger(__name__).exception("run failed: %s", err)  # the full traceback goes to the run log
         err.log_path = log_path

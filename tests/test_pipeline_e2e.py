@@ -143,6 +143,13 @@ def test_pushed_model_predicts_raw_png_bytes_with_the_evaluator_accuracy(cold_ru
     assert out["probabilities"].shape == (len(images), 10)
     assert [n.decode() for n in out["class_name"].numpy()] == [config.trainer.class_names[i] for i in predicted]
     assert np.mean(predicted == labels) == pytest.approx(summary.metrics["sparse_categorical_accuracy"], abs=1e-6)
+    # Per-class precision and recall are of the predicted (top-1) class, not of a 0.5 probability threshold.
+    for class_id, name in enumerate(config.trainer.class_names):
+        hits = np.sum((predicted == class_id) & (labels == class_id))
+        assert summary.metrics[f"recall/{name}"] == pytest.approx(hits / np.sum(labels == class_id), abs=1e-6)
+        if np.any(predicted == class_id):
+            assert summary.metrics[f"precision/{name}"] == pytest.approx(hits / np.sum(predicted == class_id),
+                                                                         abs=1e-6)
 
 
 def test_no_training_serving_skew(cold_run):
@@ -277,6 +284,9 @@ def test_summary_counts_examples_and_reports_training_speed(cold_run):
     recorded = json.load(open(os.path.join(run_dir, "training_speed.json")))
     assert recorded["phases"]["train"]["timed_steps"] == config.steps.train_steps - 1
     assert "Training speed: train" in format_summary(summary, 1.0)
+    assert recorded["phases"]["train"]["steps"] == config.steps.train_steps
+    assert f"Training: {config.steps.train_steps} steps (train {config.steps.train_steps})" \
+        in format_summary(summary, 1.0)
 
 
 def test_pushed_tflite_files_match_the_saved_model_accuracy(cold_run):

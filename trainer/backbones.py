@@ -6,7 +6,8 @@ Choices (``TrainerConfig.backbone``):
   meant to train from scratch in minutes on a CPU.
 * ``squeezenet`` — SqueezeNet v1.1 (:mod:`trainer.squeezenet`), 0.7 M
   parameters, with ``weights`` = the local Keras-1 ImageNet ``_notop`` .h5 file.
-* ``mobilenet_v2``, ``efficientnet_b0``, ``resnet50`` — Keras applications,
+* ``mobilenet`` (v1, the backbone of TFX's own CIFAR-10 example), ``mobilenet_v2``,
+  ``efficientnet_b0``, ``resnet50`` — Keras applications,
   with ``weights`` = ``"imagenet"`` (downloaded by Keras where the machine can
   reach the internet), a local weights file, or ``None``.
 
@@ -20,11 +21,13 @@ from __future__ import annotations
 import os
 from typing import Optional, Tuple
 
+from trainer.batchnorm import use_short_run_momentum
 from trainer.keras_lib import keras, tf
 
 #: How each backbone wants its [0, 255] RGB input scaled.
 NORMALIZATION = {
     "resnet": "unit",  # [0, 1]
+    "mobilenet": "tf",  # [-1, 1]
     "mobilenet_v2": "tf",  # [-1, 1]
     "efficientnet_b0": "none",  # the Keras model rescales internally
     "resnet50": "caffe",  # BGR, ImageNet mean subtracted
@@ -122,7 +125,7 @@ def build_backbone(name: str, image_size: int, weights: Optional[str], resnet_st
         model = small_resnet(image_size, stem_stride=resnet_stem_stride)
         if weights == "imagenet":
             raise ValueError("the small 'resnet' backbone has no ImageNet weights; use a Keras "
-                             "applications backbone (mobilenet_v2, efficientnet_b0, resnet50) or no weights.")
+                             "applications backbone (mobilenet, mobilenet_v2, efficientnet_b0, resnet50) or no weights.")
         if weights:
             model.load_weights(weights)
         return model, NORMALIZATION[name]
@@ -138,6 +141,7 @@ def build_backbone(name: str, image_size: int, weights: Optional[str], resnet_st
             squeezenet.load_weights(model, weights)
         return model, NORMALIZATION[name]
     constructors = {
+        "mobilenet": keras.applications.MobileNet,
         "mobilenet_v2": keras.applications.MobileNetV2,
         "efficientnet_b0": keras.applications.EfficientNetB0,
         "resnet50": keras.applications.ResNet50,
@@ -146,6 +150,8 @@ def build_backbone(name: str, image_size: int, weights: Optional[str], resnet_st
         raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(NORMALIZATION)}")
     try:
         model = constructors[name](include_top=False, weights=weights, input_shape=shape)
+        if weights is None:  # statistics learnt from scratch in a short run: see trainer/batchnorm.py
+            use_short_run_momentum(model)
     except Exception as err:  # Keras raises plain Exception/URLError on failed downloads
         if weights == "imagenet":
             raise RuntimeError(

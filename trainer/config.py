@@ -25,9 +25,9 @@ from common.labels import read_labels_file
 from common.options import option
 
 TASKS = ("classification", "segmentation", "detection")
-BACKBONES = ("resnet", "squeezenet", "mobilenet_v2", "efficientnet_b0", "resnet50")
+BACKBONES = ("resnet", "squeezenet", "mobilenet", "mobilenet_v2", "efficientnet_b0", "resnet50")
 #: Input size an ImageNet backbone was trained at: its default --image-size (the small ResNet: the task's).
-BACKBONE_IMAGE_SIZE = {"squeezenet": 227, "mobilenet_v2": 224, "efficientnet_b0": 224, "resnet50": 224}
+BACKBONE_IMAGE_SIZE = {"squeezenet": 227, "mobilenet": 224, "mobilenet_v2": 224, "efficientnet_b0": 224, "resnet50": 224}
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker_mirrored")
 #: How an image of any aspect ratio becomes the square model input (trainer/image_ops.py).
 #: ``squash``: the whole image, stretched: nothing is lost, shapes are distorted.
@@ -94,7 +94,7 @@ class TransformConfig(_DictConfig):
                            help="segmentation: mask feature name in TFRecords (default: %(default)s)")
     image_size: int = option(32, task_default=True, group="model",
                              help="square model input size in pixels (default: the backbone's ImageNet size — "
-                                  "227 squeezenet, 224 mobilenet_v2/efficientnet_b0/resnet50 — or, for the small "
+                                  "227 squeezenet, 224 mobilenet/mobilenet_v2/efficientnet_b0/resnet50 — or, for the small "
                                   "resnet, 32 classification, 64 segmentation, 128 detection)")
     resize_policy: str = option("squash", flag="--resize", choices=RESIZE_POLICIES, group="model",
                                 help="how photos of any shape become square: 'squash' stretches the whole image, "
@@ -139,11 +139,13 @@ class TrainerConfig(TransformConfig):
     #: Second phase (backbone partly unfrozen) learning rate.
     fine_tune_learning_rate: float = 2e-4
     fine_tune_fraction: float = option(0.3, group="model",
-                                       help="pretrained backbones: share of the backbone's layers, from the top, "
-                                            "unfrozen in the second phase (default: %(default)s; 0 = head only)")
-    head_steps_fraction: float = option(0.5, group="model",
-                                        help="pretrained backbones: share of the training steps spent with the "
-                                             "backbone frozen (default: %(default)s; 1 = head only)")
+                                       help="share of the backbone's layers, from the top, unfrozen in the "
+                                            "phase after the frozen one (default: %(default)s; 0 = head only)")
+    head_steps_fraction: Optional[float] = option(
+        None, parse=float, group="model",
+        help="share of the training steps spent with the backbone frozen, the rest with the top "
+             "--fine-tune-fraction of it trained (default: 0.5 with pretrained weights; without, 0: every "
+             "layer trains from the first step; 1 = head only)")
     early_stopping_patience: int = 4
     input_cache_mb: int = option(1024, group="model",
                                  help="keep the training examples in memory after the first epoch when their "
@@ -182,7 +184,7 @@ class TrainerConfig(TransformConfig):
         weights = self.weights if self.weights not in ("", "none", "None") else None
         if weights is not None and self.backbone == "resnet":
             raise ValueError(f"--weights {weights}: the small 'resnet' backbone is trained from scratch and has no "
-                             "pretrained weights; choose --backbone squeezenet, mobilenet_v2, efficientnet_b0 or "
+                             "pretrained weights; choose --backbone squeezenet, mobilenet, mobilenet_v2, efficientnet_b0 or "
                              "resnet50, or leave out --weights")
         if weights == "imagenet" and self.backbone == "squeezenet":
             raise ValueError("--weights imagenet: Keras cannot download SqueezeNet; pass the local file "
@@ -194,6 +196,8 @@ class TrainerConfig(TransformConfig):
         if self.task == "detection" and self.tflite != "none":
             raise ValueError(f"--tflite {self.tflite}: TFLite export of detectors is not done yet; use --tflite none "
                              "(the pushed SavedModel serves detections)")
+        if self.head_steps_fraction is not None and not 0 <= self.head_steps_fraction <= 1:
+            raise ValueError(f"--head-steps-fraction must be within [0, 1], got {self.head_steps_fraction}")
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.class_weights is not None and self.class_names and len(self.class_weights) != len(self.class_names):

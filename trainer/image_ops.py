@@ -113,14 +113,41 @@ def pixels_to_bytes(images: tf.Tensor) -> tf.Tensor:
     return tf.map_fn(tf.io.serialize_tensor, images, fn_output_signature=tf.string)
 
 
+def _serialized_length(size: int, channels: int) -> int:
+    """Bytes of one ``serialize_tensor`` uint8 ``[size, size, channels]``: a fixed header, then the pixels.
+
+    Built as the same TensorProto in Python, so it works while a graph is traced (tests compare it with
+    ``serialize_tensor``'s output)."""
+    from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
+
+    shape = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d)
+                                                   for d in (size, size, channels)])
+    proto = tensor_pb2.TensorProto(dtype=types_pb2.DT_UINT8, tensor_shape=shape,
+                                   tensor_content=bytes(size * size * channels))
+    return proto.ByteSize()
+
+
 def bytes_to_pixels(serialized: tf.Tensor, size: int, channels: int = 3) -> tf.Tensor:
-    """Inverse of :func:`pixels_to_bytes`: ``[N]`` strings -> uint8 ``[N, size, size, channels]``."""
+    """Inverse of :func:`pixels_to_bytes`: ``[N]`` strings -> uint8 ``[N, size, size, channels]``.
+
+    One batched op instead of a ``parse_tensor`` per image: a serialized uint8
+    TensorProto of a fixed shape is a fixed header followed by the raw pixels
+    (``tensor_content``, the last field), so every string has the same length
+    and the pixels are its last ``size·size·channels`` bytes.  A string of any
+    other length (an image stored at another size) is an error, as before.
+    """
     serialized = tf.reshape(serialized, [-1])
-    return tf.map_fn(
-        lambda s: tf.ensure_shape(tf.io.parse_tensor(s, tf.uint8), [size, size, channels]),
-        serialized,
-        fn_output_signature=tf.TensorSpec([size, size, channels], tf.uint8),
-    )
+    pixels = size * size * channels
+    expected = _serialized_length(size, channels)
+    lengths = tf.strings.length(serialized)
+    check = tf.debugging.assert_equal(
+        lengths, tf.fill(tf.shape(lengths), expected),
+        message=f"transformed image is not a serialized uint8 [{size}, {size}, {channels}] tensor (was it "
+                f"transformed at another --image-size?)")
+    with tf.control_dependencies([check]):
+        flat = tf.io.decode_raw(serialized, tf.uint8)
+    flat = tf.reshape(flat, [-1, expected])[:, expected - pixels:]
+    return tf.reshape(flat, [-1, size, size, channels])
 
 
 def dense_1d(tensor) -> tf.Tensor:

@@ -20,6 +20,9 @@ from trainer.tasks.registry import get_task
 from trainer.validation_split import ValidationPlan, example_keys
 
 TRAIN, VALIDATION = "train", "validation"
+#: The training side once, in file order, not augmented: for statistics and stored features.
+TRAIN_ONCE = "train_once"
+ROLES = (TRAIN, VALIDATION, TRAIN_ONCE)
 
 
 def fits_in_memory(config: TrainerConfig, examples: int) -> bool:
@@ -40,46 +43,48 @@ def make_dataset(
 
     ``train``: shuffled (seeded), repeated forever, augmented per batch with
     seeds (``--seed``, the batch's position in the stream).  ``validation``: one
-    pass, in file order, no augmentation.
+    pass, in file order, no augmentation.  ``train_once``: the training side
+    as ``validation`` reads its own.
 
     Examples on this side of the plan are kept in memory after the first pass
     when they fit ``--input-cache-mb`` (validation always: it is capped at
     ``--eval-steps`` batches), so later epochs skip reading, parsing and
     filtering the whole training split; larger sets stream from disk.
     """
-    if role not in (TRAIN, VALIDATION):
-        raise ValueError(f"role must be {TRAIN!r} or {VALIDATION!r}, got {role!r}")
-    training = role == TRAIN
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+    repeated = role == TRAIN
     task = get_task(config.task)
-    cached = not training or fits_in_memory(config, plan.train_count)
+    keep_in_memory = role == VALIDATION or (repeated and fits_in_memory(config, plan.train_count))
+    stream = repeated and not keep_in_memory
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=config.batch_size, shuffle=training and not cached,
-                                       shuffle_seed=config.seed, num_epochs=None if training and not cached else 1),
+        tfxio.TensorFlowDatasetOptions(batch_size=config.batch_size, shuffle=stream, shuffle_seed=config.seed,
+                                       num_epochs=None if stream else 1),
         tf_transform_output.transformed_metadata.schema,
     )
     table = plan.lookup_table()
-    wanted = tf.constant(0 if training else 1, tf.int64)
+    wanted = tf.constant(1 if role == VALIDATION else 0, tf.int64)
 
     def on_this_side(example):
         key = example_keys(tf.reshape(example[names.TRANSFORMED_IMAGE_KEY], [1]))[0]
         return tf.equal(table.lookup(key), wanted)
 
     dataset = dataset.unbatch().filter(on_this_side)
-    if cached:
+    if keep_in_memory:
         dataset = dataset.cache()
-        if training:
+        if repeated:
             dataset = dataset.shuffle(max(plan.train_count, 1), seed=config.seed,
                                       reshuffle_each_iteration=True).repeat()
     # Training batches are always full (the stream repeats), so their size is static in the graph.
-    dataset = dataset.batch(config.batch_size, drop_remainder=training)
+    dataset = dataset.batch(config.batch_size, drop_remainder=repeated)
 
     def to_images(batch):
         pixels = image_ops.bytes_to_pixels(batch[names.TRANSFORMED_IMAGE_KEY], config.image_size)
         return tf.cast(pixels, tf.float32), task.parse_targets(batch, config)
 
     dataset = dataset.map(to_images, num_parallel_calls=tf.data.AUTOTUNE)
-    if training and config.augmentation.enabled:
+    if repeated and config.augmentation.enabled:
         dataset = dataset.enumerate().map(
             lambda index, pair: task.augment(pair[0], pair[1], config, seed=tf.stack(
                 [tf.constant(config.seed, tf.int64), index])), num_parallel_calls=tf.data.AUTOTUNE)

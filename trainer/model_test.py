@@ -24,7 +24,7 @@ def test_classifier_needs_two_classes():
         build_classifier(TrainerConfig(class_names=["only"]))
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_b0", "resnet50"])
+@pytest.mark.parametrize("name", ["mobilenet", "mobilenet_v2", "efficientnet_b0", "resnet50"])
 def test_keras_application_backbones_build_without_weights(name):
     model, mode = backbones.build_backbone(name, 32, None)
     assert model.output_shape[1:3] == (1, 1)
@@ -79,3 +79,17 @@ def test_set_trainable_unfreezes_top_layers_and_keeps_batchnorm_frozen():
 def test_head_only_plan_trains_every_step_with_the_backbone_frozen():
     (head,) = plan_phases(TrainerConfig(head_steps_fraction=1.0), 120, pretrained=True)
     assert head.name == "head" and head.steps == 120 and head.trainable_fraction == 0.0
+
+
+def test_an_explicit_head_fraction_applies_to_random_init_too():
+    """The schedule of TFX's CIFAR-10 example: 120 of 160 steps frozen, then the top 10% trains."""
+    config = TrainerConfig(head_steps_fraction=0.75, fine_tune_fraction=0.1)
+    head, tune = plan_phases(config, 160, pretrained=False)
+    assert (head.name, head.steps, head.trainable_fraction) == ("head", 120, 0.0)
+    assert (tune.name, tune.steps, tune.trainable_fraction) == ("fine_tune", 40, 0.1)
+    assert sum(p.steps for p in plan_phases(TrainerConfig(), 160, pretrained=True)) == 160
+
+
+def test_head_fraction_outside_zero_to_one_is_refused():
+    with pytest.raises(ValueError, match="--head-steps-fraction must be within"):
+        TrainerConfig(head_steps_fraction=1.5)

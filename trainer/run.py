@@ -20,7 +20,7 @@ import tensorflow_transform as tft
 from absl import logging
 
 from common import names
-from trainer import inputs, signatures, tflite_export, validation_split
+from trainer import batchnorm, frozen_features, inputs, signatures, tflite_export, validation_split
 from trainer.backbones import resolve_weights
 from trainer.config import TrainerConfig
 from trainer.distribution import make_strategy
@@ -41,12 +41,22 @@ class Phase:
 
 
 def plan_phases(config: TrainerConfig, train_steps: int, pretrained: bool) -> List[Phase]:
-    """Splits ``train_steps`` into the head phase and the fine-tuning phase."""
+    """Splits ``train_steps`` into the frozen-backbone (head) phase and the fine-tuning phase.
+
+    ``--head-steps-fraction`` defaults to 0.5 with pretrained weights and to 0
+    without (nothing to protect: one phase trains every layer); given
+    explicitly it applies to both, so a run can follow another pipeline's
+    schedule (TFX's CIFAR-10 example: 120 of 160 steps frozen, then the top
+    10% of a random-init MobileNet).
+    """
     if train_steps < 1:
         raise ValueError(f"train_steps must be positive, got {train_steps}")
-    if not pretrained:
+    fraction = config.head_steps_fraction
+    if fraction is None:
+        fraction = 0.5 if pretrained else 0.0
+    if fraction <= 0 and not pretrained:
         return [Phase("train", train_steps, config.learning_rate, 1.0)]
-    head_steps = max(1, int(round(train_steps * config.head_steps_fraction)))
+    head_steps = min(train_steps, max(1, int(round(train_steps * fraction))))
     phases = [Phase("head", head_steps, config.learning_rate, 0.0)]
     if train_steps - head_steps > 0 and config.fine_tune_fraction > 0:
         phases.append(
@@ -89,6 +99,18 @@ class StopAfterSteps(keras.callbacks.Callback):
         self.done += 1
         if self.done >= self.steps:
             self.model.stop_training = True
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Each epoch's losses and metrics to the run's log file (the console shows progress, not Keras lines)."""
+
+    def __init__(self, phase: str):
+        super().__init__()
+        self.phase = phase
+
+    def on_epoch_end(self, epoch, logs=None):
+        logging.info("phase %s epoch %d: %s", self.phase, epoch + 1,
+                     ", ".join(f"{k} {v:.4f}" for k, v in sorted((logs or {}).items())))
 
 
 class TrainingSpeed(keras.callbacks.Callback):
@@ -154,42 +176,74 @@ def run_fn(fn_args) -> None:
     with strategy.scope():
         model, backbone = task.build_model(config)
     pretrained = resolve_weights(config.weights) is not None
+    phases = plan_phases(config, fn_args.train_steps, pretrained)
+    if not pretrained and phases[0].trainable_fraction <= 0:
+        once = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config,
+                                   inputs.TRAIN_ONCE, plan)
+        used = batchnorm.recalibrate(model, backbone, once)
+        logging.info("BatchNorm statistics of the untrained backbone estimated from %d training batches", used)
     speeds = {}
-    for phase in plan_phases(config, fn_args.train_steps, pretrained):
+    for phase in phases:
         with strategy.scope():
             trainable = set_trainable(backbone, phase.trainable_fraction, keep_batchnorm_frozen=pretrained)
-            task.compile(model, _learning_rate(phase), config)
+        fit_model, fit_train, fit_validation, on_features = model, train_ds, validation_ds, False
+        if frozen_features.applies(config, model, task.embedding_layer, phase.trainable_fraction,
+                                   strategy.num_replicas_in_sync, plan.train_count + plan.validation_count):
+            fit_model, fit_train, fit_validation = _on_stored_features(model, task.embedding_layer, fn_args,
+                                                                       tf_transform_output, config, plan)
+            on_features = True
+        with strategy.scope():
+            task.compile(fit_model, _learning_rate(phase), config)
         steps_per_epoch = min(config.steps_per_epoch, phase.steps)
         epochs = int(math.ceil(phase.steps / steps_per_epoch))
-        logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable, %d replica(s)",
+        logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable, %d replica(s)%s",
                      phase.name, phase.steps, epochs, phase.learning_rate, trainable, len(backbone.layers),
-                     strategy.num_replicas_in_sync)
+                     strategy.num_replicas_in_sync, ", on backbone features computed once" if on_features else "")
         speed = TrainingSpeed(config.batch_size)
-        model.fit(
-            train_ds,
+        fit_model.fit(
+            fit_train,
             steps_per_epoch=steps_per_epoch,
             epochs=epochs,
-            validation_data=validation_ds if plan.validation_count else None,
+            validation_data=fit_validation if plan.validation_count else None,
             callbacks=[
                 StopAfterSteps(phase.steps),
                 speed,
+                EpochLog(phase.name),
                 *([keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience,
                                                  restore_best_weights=True)] if plan.validation_count else []),
                 keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
             ],
-            verbose=2,
+            verbose=0,
         )
-        speeds[phase.name] = speed.result()
-        logging.info("phase %s: %s training images/s", phase.name, speeds[phase.name]["images_per_second"])
+        speeds[phase.name] = {**speed.result(), "planned_steps": phase.steps, "stored_features": on_features}
+        logging.info("phase %s: %d of %d steps, %s training images/s", phase.name, speed.steps, phase.steps,
+                     speeds[phase.name]["images_per_second"])
     _write_json(os.path.join(fn_args.model_run_dir, names.TRAINING_SPEED_FILENAME),
                 {"batch_size": config.batch_size, "image_size": config.image_size, "phases": speeds},
                 sort_keys=False)  # phases in training order
+    started = time.perf_counter()
     signatures.export_model(model, tf_transform_output, config, fn_args.serving_model_dir)
+    logging.info("SavedModel exported in %.1f s", time.perf_counter() - started)
     if config.tflite != "none":
         representative = _representative_images(validation_ds if plan.validation_count else train_ds) \
             if config.tflite == "int8" else None
-        written = tflite_export.export_tflite(model, config, fn_args.serving_model_dir, representative)
-        logging.info("TFLite: %s", ", ".join(sorted(written.values())))
+        written = tflite_export.export_tflite(model, config, fn_args.serving_model_dir, representative,
+                                              from_saved_model=True)
+        logging.info("TFLite: %s (%.1f s with the SavedModel)", ", ".join(sorted(written.values())),
+                     time.perf_counter() - started)
+
+
+def _on_stored_features(model, embedding_layer: str, fn_args, tf_transform_output, config: TrainerConfig, plan):
+    """(head model, training stream, validation batches) on backbone features computed once per image."""
+    started = time.perf_counter()
+    train = frozen_features.extract(model, embedding_layer, inputs.make_dataset(
+        fn_args.train_files, fn_args.data_accessor, tf_transform_output, config, inputs.TRAIN_ONCE, plan))
+    validation = frozen_features.extract(model, embedding_layer, inputs.make_dataset(
+        fn_args.train_files, fn_args.data_accessor, tf_transform_output, config, inputs.VALIDATION, plan))
+    logging.info("backbone features of %d training and %d validation images computed once in %.1f s",
+                 len(train[1]), len(validation[1]), time.perf_counter() - started)
+    return (frozen_features.head_model(model, embedding_layer), frozen_features.training_dataset(*train, config),
+            frozen_features.validation_dataset(*validation, config))
 
 
 def _representative_images(dataset, limit: int = 200):

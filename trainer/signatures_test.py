@@ -61,3 +61,14 @@ def test_embeddings_signature_returns_pooled_features_and_the_same_probabilities
     np.testing.assert_allclose(embedded[names.PROBABILITIES_KEY].numpy(), served["probabilities"].numpy(), atol=1e-6)
     width = model.get_layer("pool").output.shape[-1]
     assert embedded[names.EMBEDDING_KEY].shape == (len(sample_images()), width)
+
+
+def test_pixels_signature_is_the_model_and_the_float_tflite_file_is_converted_from_it(exported, tmp_path):
+    from trainer import tflite_export
+
+    config, _, model, loaded, export_dir = exported
+    pixels = np.random.RandomState(1).randint(0, 255, (3, IMAGE_SIZE, IMAGE_SIZE, 3)).astype("float32")
+    served = loaded.signatures[names.PIXELS_SIGNATURE](pixels=tf.constant(pixels))
+    np.testing.assert_allclose(served[names.PROBABILITIES_KEY].numpy(), model(pixels).numpy(), atol=1e-6)
+    (path,) = tflite_export.export_tflite(model, config, export_dir, from_saved_model=True).values()
+    np.testing.assert_allclose(tflite_export.predict(path, pixels), model(pixels).numpy(), atol=1e-5)

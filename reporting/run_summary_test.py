@@ -1,0 +1,21 @@
+"""The console summary's wording for missing per-class values and for the steps trained."""
+
+from reporting.run_summary import _undefined, format_training_steps
+
+NAN = float("nan")
+
+
+def test_a_class_the_model_never_predicted_is_not_called_absent():
+    metrics = {"precision/cat": NAN, "recall/cat": 0.0, "precision/dog": NAN, "recall/dog": NAN}
+    assert _undefined("precision/cat", metrics) == "n/a (the model never predicted this class)"
+    assert _undefined("precision/dog", metrics) == "n/a (no eval examples of this class)"
+    assert _undefined("recall/dog", metrics) == "n/a (no eval examples of this class)"
+
+
+def test_training_steps_line_names_each_phase_early_stops_and_stored_features():
+    exact = {"head": {"steps": 120, "planned_steps": 120, "stored_features": True},
+             "fine_tune": {"steps": 40, "planned_steps": 40, "stored_features": False}}
+    assert format_training_steps(exact) == \
+        "Training: 160 steps (head 120 on backbone features computed once, fine_tune 40)"
+    stopped = {"train": {"steps": 150, "planned_steps": 500, "stored_features": False}}
+    assert format_training_steps(stopped).startswith("Training: 150 of 500 steps (train 150 of 500 (early stopping")
