@@ -143,7 +143,7 @@ def run_ours(work: Path) -> dict:
     result = run_measured([sys.executable, str(ROOT / "local_runner.py"), "--output-dir", str(out), *OUR_ARGS],
                           ROOT, dict(os.environ))
     summary = json.loads((out / "reports" / "latest" / "run_summary.json").read_text())
-    metadata = str(out / "metadata.db")
+    metadata = str(out / "metadata.sqlite")
     result["components"] = component_seconds(metadata, summary["pipeline_name"])
     result["eval_accuracy"] = summary["metrics"].get("sparse_categorical_accuracy")
     result["training_steps"] = summary.get("training_steps")

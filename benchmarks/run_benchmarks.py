@@ -7,7 +7,9 @@
 ``anchor`` runs TFX's own CIFAR-10 pipeline (../shared/anchors/tfx-cifar10)
 and ours on its work, alternately A B A B, and records wall time, peak RSS
 (largest process and process tree) and per-component times as ratios
-(benchmarks/anchor.py).
+(benchmarks/anchor.py).  ``scale`` runs 2,000 and 32,000 CIFAR-derived PNGs
+and rates every data component against a bare decode+resize loop over the
+same files (benchmarks/scale.py).
 
 ``bccd`` trains the detector on the real microscope set and scores the pushed
 model's raw-bytes signature against the VOC XML truth with an independent
@@ -416,19 +418,19 @@ def run_seeds(name: str) -> dict:
 
 
 def main(argv):
+    sys.path.insert(0, str(ROOT))  # benchmarks.* and the project's packages
     names = argv or ["classification", "segmentation", "seeds-classification", "seeds-segmentation"]
-    special = ("transfer", "throughput", "label-issues", "anchor")
+    special = ("transfer", "throughput", "label-issues", "anchor", "scale")
     unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n not in special]
     if unknown:
         print(f"unknown case(s) {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
         return 2
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in names:
-        if name in ("cifar", "isbi", "transfer", "throughput", "bccd") and not SHARED.is_dir():
+        if name in ("cifar", "isbi", "transfer", "throughput", "bccd", "scale") and not SHARED.is_dir():
             print(f"skipping {name}: {SHARED} not present")
             continue
         if name == "anchor":
-            sys.path.insert(0, str(ROOT))
             from benchmarks import anchor
 
             if anchor.missing():
@@ -437,6 +439,10 @@ def main(argv):
         print(f"running {name} ...", flush=True)
         if name == "anchor":
             results[name] = anchor.compare()
+        elif name == "scale":
+            from benchmarks import scale
+
+            results[name] = scale.measure()
         elif name == "transfer":
             results[name] = run_transfer()
         elif name == "throughput":

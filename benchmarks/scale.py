@@ -1,0 +1,131 @@
+"""Throughput at scale: every non-training component against a bare decode+resize loop over the same files.
+
+The data: ``count`` distinct 32×32 PNGs derived from the 256 CIFAR-10 images
+in ``../shared`` (each a random crop of a random 2×2 mosaic of them, labelled
+by the tile that covers most of it), in class folders.  The pipeline trains
+only 20 steps: the figures are the data components'.
+
+Each component's images/s is measured in the same benchmark run as the
+bare ``tf.data`` loop (read, decode PNG, resize to 32, batch) over the same
+files, and quoted as a share of it; ``marginal`` rates compare two sizes so
+fixed start-up costs cancel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CIFAR = ROOT.parent / "shared" / "datasets" / "cifar10-tfx-subset"
+DATA_COMPONENTS = ("ImportExampleGen", "ImageValidator", "StatisticsGen", "SchemaGen", "ExampleValidator",
+                   "AnomalyGate", "Transform", "LabelInspector", "Evaluator", "TfliteEvaluator", "FacetsPages",
+                   "ModelCardGen", "Pusher")
+
+
+def _cifar_images():
+    import tensorflow as tf
+
+    images, labels = [], []
+    for path in sorted(CIFAR.rglob("*.tfrecord")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            feature = tf.train.Example.FromString(record.numpy()).features.feature
+            images.append(tf.io.decode_png(feature["image"].bytes_list.value[0], 3).numpy())
+            labels.append(int(feature["label"].int64_list.value[0]))
+    return np.stack(images), np.array(labels)
+
+
+def write_images(root: Path, count: int, seed: int = 0) -> Path:
+    """``count`` distinct CIFAR-derived PNGs under ``root/<class>/``; returns ``root``."""
+    from PIL import Image
+
+    images, labels = _cifar_images()
+    names = [line.strip() for line in (CIFAR / "labels.txt").read_text().split("\n") if line.strip()]
+    for name in names:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+        tiles = rng.integers(0, len(images), 4)
+        mosaic = np.concatenate([np.concatenate([images[tiles[0]], images[tiles[1]]], axis=1),
+                                 np.concatenate([images[tiles[2]], images[tiles[3]]], axis=1)], axis=0)
+        top, left = rng.integers(0, 33, 2)
+        areas = [(32 - top) * (32 - left), (32 - top) * left, top * (32 - left), top * left]
+        label = labels[tiles[int(np.argmax(areas))]]
+        Image.fromarray(mosaic[top:top + 32, left:left + 32]).save(root / names[label] / f"{index:06d}.png")
+    (root / "labels.txt").write_text("\n".join(names) + "\n")
+    return root
+
+
+def bare_loop(root: Path, size: int = 32) -> float:
+    """Images/s of tf.data reading, decoding and resizing the files, all cores, no pipeline around it."""
+    import tensorflow as tf
+
+    files = tf.data.Dataset.list_files(str(root / "*" / "*.png"), shuffle=False)
+    dataset = (files.map(lambda path: tf.image.resize(tf.io.decode_png(tf.io.read_file(path), 3), [size, size]),
+                         num_parallel_calls=tf.data.AUTOTUNE).batch(256).prefetch(tf.data.AUTOTUNE))
+    started, count = time.perf_counter(), 0
+    for batch in dataset:
+        count += int(batch.shape[0])
+    return count / (time.perf_counter() - started)
+
+
+def run_pipeline(root: Path, out: Path, extra: List[str]) -> dict:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.anchor import component_seconds, run_measured
+
+    result = run_measured([sys.executable, str(ROOT / "local_runner.py"), "--data", str(root), "--output-dir",
+                           str(out), "--train-steps", "20", "--min-accuracy", "0", *extra], ROOT, dict(os.environ))
+    summary = json.loads((out / "reports" / "latest" / "run_summary.json").read_text())
+    result.pop("output_tail")
+    result["components"] = component_seconds(str(out / "metadata.sqlite"), summary["pipeline_name"])
+    result["examples"] = summary.get("validation", {}).get("total")
+    return result
+
+
+def rates(run: dict, count: int) -> Dict[str, float]:
+    seconds = run["components"]
+    out = {name: round(count / seconds[name]) for name in ("ImageValidator", "Transform", "Evaluator")
+           if seconds.get(name)}
+    out["all_data_components"] = round(count / sum(seconds.get(n, 0) for n in DATA_COMPONENTS))
+    return out
+
+
+def measure(small: int = 2000, large: int = 32000, extra: List[str] = ()) -> dict:
+    runs = {}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        for count in (small, large):
+            data = write_images(Path(tmp) / f"images-{count}", count)
+            loop = bare_loop(data)
+            run = run_pipeline(data, Path(tmp) / f"out-{count}", list(extra))
+            runs[count] = {"bare_loop_images_per_second": round(loop), **run, "images_per_second": rates(run, count)}
+            print(json.dumps({count: runs[count]["images_per_second"], "bare_loop": round(loop),
+                              "wall_seconds": run["wall_seconds"],
+                              "peak_rss_mb_process_tree": run["peak_rss_mb_process_tree"]}), flush=True)
+    big, little = runs[large], runs[small]
+    marginal = {}
+    for name in ("ImageValidator", "Transform", "Evaluator"):
+        extra_seconds = big["components"].get(name, 0) - little["components"].get(name, 0)
+        marginal[name] = round((large - small) / extra_seconds) if extra_seconds > 0 else None
+    extra_seconds = sum(big["components"].get(n, 0) - little["components"].get(n, 0) for n in DATA_COMPONENTS)
+    marginal["all_data_components"] = round((large - small) / extra_seconds) if extra_seconds > 0 else None
+    loop = big["bare_loop_images_per_second"]
+    share = {name: round(rate / loop, 3) for name, rate in big["images_per_second"].items()}
+    return {
+        "case": "scale", "sizes": [small, large], "runs": {str(k): v for k, v in runs.items()},
+        "marginal_images_per_second": marginal, f"share_of_bare_loop_at_{large}": share,
+        "memory_growth": round(big["peak_rss_mb_process_tree"] / little["peak_rss_mb_process_tree"], 3),
+        "targets_met": {
+            "transform_at_least_half_the_loop": share.get("Transform", 0) >= 0.5,
+            "image_validator_at_least_0.3_of_the_loop": share.get("ImageValidator", 0) >= 0.3,
+            "data_components_marginal_at_least_3000": (marginal["all_data_components"] or 0) >= 3000,
+            "evaluator_at_least_2000": big["images_per_second"].get("Evaluator", 0) >= 2000,
+            "memory_flat_within_1.2x": big["peak_rss_mb_process_tree"] <= 1.2 * little["peak_rss_mb_process_tree"],
+        },
+    }
