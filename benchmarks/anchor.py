@@ -52,7 +52,7 @@ class TreeMemory(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_tree = self.peak_process = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         import psutil
@@ -61,7 +61,7 @@ class TreeMemory(threading.Thread):
             root = psutil.Process(self.pid)
         except psutil.NoSuchProcess:
             return
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 processes = [root, *root.children(recursive=True)]
             except psutil.NoSuchProcess:
@@ -75,10 +75,10 @@ class TreeMemory(threading.Thread):
             if sizes:
                 self.peak_tree = max(self.peak_tree, sum(sizes))
                 self.peak_process = max(self.peak_process, max(sizes))
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 
