@@ -17,7 +17,9 @@ import sys
 import warnings
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# 3: TensorFlow's C++ start-up lines ("Unable to register cuFFT/cuDNN/cuBLAS factory", logged as errors
+# on every CPU-only import) stay off the console; real failures still arrive as Python exceptions.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if "--verbose" in sys.argv else "3")
 # Google client libraries warn about Python 3.10 on every import; TFX 1.16 needs 3.10.
 warnings.filterwarnings("ignore", category=FutureWarning)
 

@@ -195,16 +195,16 @@ def format_training_steps(phases: Dict[str, Dict[str, object]]) -> str:
 
 
 def load_validation_report(outputs: Dict[str, list]) -> tuple:
-    """(path, parsed JSON) of the ImageValidator's report artifact; (None, {}) when there is none."""
-    from components.image_validator.executor import REPORT_FILENAME
+    """(path, parsed JSON with every row under ``examples``) of the ImageValidator's report artifact;
+    (None, {}) when there is none."""
+    from components.image_validator.report import load_report
+    from components.image_validator.spec import REPORT_FILENAME
 
     reports = outputs.get("report", [])
     if not reports:
         return None, {}
-    path = f"{reports[0].uri}/{REPORT_FILENAME}"
     try:
-        with open(path, encoding="utf-8") as handle:
-            return path, json.load(handle)
+        return f"{reports[0].uri}/{REPORT_FILENAME}", load_report(reports[0].uri)
     except OSError:
         return None, {}
 

@@ -1,10 +1,19 @@
-"""Compiles the shared pipeline definition into a Kubeflow Pipelines 2.x spec."""
+"""Compile the image pipeline into a Kubeflow Pipelines 2.x / Vertex AI Pipelines spec.
+
+Every step runs in its own pod from --image, so everything a step reads must
+be where every pod can reach it: the pipeline root, the prepared data
+(TFRecords under train/ and eval/) and a curated schema on object storage
+(gs://, s3://).  Without --data the embedded dataset is used: pass
+--upload-embedded-data to prepare it here and copy it to <pipeline root>/data.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+import tempfile
 from typing import Optional, Sequence
 
 from common import names
@@ -13,8 +22,52 @@ from pipeline import configs
 DEFAULT_IMAGE = "image-tfx-pipeline:latest"
 #: Where the Dockerfile puts the project; the curated schemas ship inside the image.
 IMAGE_PROJECT_DIR = "/pipeline"
-DEFAULT_PIPELINE_ROOT = "gs://YOUR_BUCKET/tfx-pipeline-root"
 REMOTE_SCHEMES = ("gs://", "s3://", "minio://", "http://", "https://")
+#: An OCI image reference (the Docker distribution grammar): [registry[:port]/]path[:tag][@digest].
+_IMAGE_REFERENCE = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$")
+
+
+def check_image_reference(image: str) -> None:
+    """Refuses what a container runtime would refuse, now rather than when the first pod starts."""
+    if not image or len(image) > 255 or not _IMAGE_REFERENCE.match(image):
+        raise ValueError(f"--image {image!r} is not a container image reference: lower-case "
+                         "[registry[:port]/]path[:tag][@digest], e.g. gcr.io/my-project/image-tfx:1.0")
+
+
+def check_remote(flag: str, value: str, what: str) -> None:
+    if not value.startswith(REMOTE_SCHEMES):
+        raise ValueError(f"{flag} {value!r} is not object storage; Kubeflow steps run in separate pods and "
+                         f"cannot read this machine's files. Copy {what} to gs:// or s3:// and pass that path.")
+
+
+def copy_tree(source_dir: str, target_uri: str) -> int:
+    """Copies every file under ``source_dir`` to ``target_uri`` (any tf.io.gfile location); returns the count."""
+    import tensorflow as tf
+
+    copied = 0
+    for folder, _, files in os.walk(source_dir):
+        relative = os.path.relpath(folder, source_dir)
+        target = target_uri.rstrip("/") if relative == "." else f"{target_uri.rstrip('/')}/{relative}"
+        tf.io.gfile.makedirs(target)
+        for name in files:
+            tf.io.gfile.copy(os.path.join(folder, name), f"{target}/{name}", overwrite=True)
+            copied += 1
+    return copied
+
+
+def upload_embedded_data(config: configs.PipelineConfig, target_uri: str, log=print) -> int:
+    """Prepares the embedded dataset here (TFRecords under train/ and eval/) and copies it to ``target_uri``."""
+    from ingest import source
+    from ingest.config import DataConfig
+
+    with tempfile.TemporaryDirectory(prefix="image-tfx-upload-") as local:
+        data = source.resolve(config.task, DataConfig(), local, config.trainer.class_names, log=log)
+        copied = copy_tree(data.input_base, target_uri)
+    log(f"uploaded the embedded {config.task} dataset ({copied} files) to {target_uri}")
+    return copied
 
 
 def _data_source(config: configs.PipelineConfig):
@@ -50,17 +103,14 @@ def compile_pipeline(config: configs.PipelineConfig, image: str, output_file: st
 
     from pipeline.pipeline import create_pipeline, runtime_parameter_defaults
 
-    if not config.run.output_dir.startswith(REMOTE_SCHEMES):
-        raise ValueError(
-            f"--pipeline-root {config.run.output_dir!r} is not object storage; Kubeflow steps run in "
-            f"separate pods and need a shared root such as gs://bucket/path or s3://bucket/path."
-        )
+    check_remote("--pipeline-root", config.run.output_dir, "nothing; choose a bucket path every step can write")
+    check_remote("--data", config.data.path or "", "the prepared TFRecords (train/ and eval/, from "
+                 "python -m ingest.data_prep)")
     schema_file = config.resolve_schema_file()
     if schema_file and "://" not in schema_file and not config.quality.schema_in_image:
         raise ValueError(f"--schema {schema_file} is a local file; Kubeflow steps cannot read it. "
                          "Copy it to object storage (gs://, s3://) and pass that path.")
-    if not image or any(c.isspace() for c in image):
-        raise ValueError(f"--image {image!r} is not a container image reference (e.g. gcr.io/project/image:tag).")
+    check_image_reference(image)
     data = _data_source(config)
     tfx_pipeline = create_pipeline(config, data, for_kubeflow=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
@@ -86,23 +136,43 @@ def write_kfp_package(job_file: str) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python kubeflow_runner.py", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python kubeflow_runner.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  python kubeflow_runner.py --pipeline-root gs://BUCKET/tfx --data gs://BUCKET/prepared "
+               "--labels labels.txt --image REGISTRY/image-tfx:TAG")
     configs.add_cli_flags(parser)
-    parser.add_argument("--pipeline-root", default=DEFAULT_PIPELINE_ROOT,
-                        help="object-storage root for artifacts (default: %(default)s)")
-    parser.add_argument("--image", default=DEFAULT_IMAGE, help="container image for every step (default: %(default)s)")
+    for action in parser._actions:  # local-only flags: a Kubeflow run's root is --pipeline-root
+        if "--output-dir" in action.option_strings:
+            action.help = argparse.SUPPRESS
+    parser.add_argument("--pipeline-root", default=None,
+                        help="required: object storage for every artifact, e.g. gs://BUCKET/tfx")
+    parser.add_argument("--image", default=DEFAULT_IMAGE,
+                        help="container image every step runs in (built from the Dockerfile; default: %(default)s)")
     parser.add_argument("--spec-file", default=None, help="where to write the spec (default: outputs/kubeflow/NAME.json)")
+    parser.add_argument("--upload-embedded-data", action="store_true",
+                        help="without --data: prepare the embedded dataset here and copy it to "
+                             "<pipeline root>/data, where the spec reads it")
     args = parser.parse_args(argv)
     try:
+        if not args.pipeline_root:
+            raise ValueError("--pipeline-root is required: object storage every step can reach, e.g. "
+                             "python kubeflow_runner.py --pipeline-root gs://BUCKET/tfx --upload-embedded-data")
         config = configs.from_cli(args)
         config.run.output_dir = args.pipeline_root
+        check_remote("--pipeline-root", args.pipeline_root, "nothing; choose a bucket path every step can write")
+        check_image_reference(args.image)
         if config.data.path is None:
             _use_embedded_dataset(config, args.pipeline_root)
+            if not args.upload_embedded_data:
+                raise ValueError(f"no --data: the spec reads the embedded dataset from {config.data.path}, which "
+                                 "nothing has put there. Add --upload-embedded-data to prepare and copy it now, or "
+                                 "pass --data with your prepared TFRecords on object storage.")
+            upload_embedded_data(config, config.data.path)
         spec = args.spec_file or os.path.join("outputs", "kubeflow", f"{config.pipeline_name}.json")
         os.makedirs(os.path.dirname(os.path.abspath(spec)), exist_ok=True)
         compile_pipeline(config, args.image, spec)
         package = write_kfp_package(spec)
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"wrote {spec} (PipelineJob: Vertex AI Pipelines)")

@@ -1,13 +1,18 @@
 """Compiling for Kubeflow Pipelines 2.x: strict proto parse, images, determinism, clear errors."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from google.protobuf import json_format
 from kfp import components
 from kfp.pipeline_spec import pipeline_spec_pb2
 
 from runners import kubeflow as kubeflow_compile
+from runners.kubeflow import REMOTE_SCHEMES
 
 IMAGE = "gcr.io/example/image-tfx:1.0"
 ROOT = "gs://example-bucket/tfx"
@@ -84,15 +89,76 @@ def test_missing_labels_for_own_data_is_a_clear_error(tmp_path, capsys):
     assert "--labels FILE is required" in capsys.readouterr().err
 
 
-def test_no_arguments_compiles_the_embedded_dataset_with_the_schema_from_the_image(tmp_path):
+def test_no_arguments_refuse_and_print_the_command_to_run(tmp_path, capsys):
+    assert kubeflow_compile.main(["--spec-file", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert "--pipeline-root is required" in err and "--upload-embedded-data" in err
+    assert not (tmp_path / "x.json").exists()
+    # A root but no data: nothing has put the embedded dataset where the spec would read it.
+    assert kubeflow_compile.main(["--pipeline-root", ROOT, "--spec-file", str(tmp_path / "x.json")]) == 2
+    assert f"reads the embedded dataset from {ROOT}/data, which nothing has put there" in capsys.readouterr().err
+
+
+@pytest.fixture
+def uploads(tmp_path, monkeypatch):
+    """--upload-embedded-data with object storage stood in for by a local folder (this machine has no bucket)."""
+    copied = {}
+    real_copy = kubeflow_compile.copy_tree
+
+    def copy_to_local(source_dir, target_uri):
+        assert target_uri.startswith(REMOTE_SCHEMES)
+        copied[target_uri] = tmp_path / "bucket"
+        return real_copy(source_dir, str(copied[target_uri]))
+
+    monkeypatch.setattr(kubeflow_compile, "copy_tree", copy_to_local)
+    return copied
+
+
+def test_embedded_dataset_is_uploaded_where_the_spec_reads_it_with_the_schema_from_the_image(tmp_path, uploads):
     out = tmp_path / "default.json"
-    assert kubeflow_compile.main(["--spec-file", str(out)]) == 0
+    assert kubeflow_compile.main(["--pipeline-root", ROOT, "--upload-embedded-data", "--spec-file", str(out)]) == 0
     job = json.loads(out.read_text())
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     assert "ImportSchemaGen" in tasks and "SchemaGen" not in tasks
     schema_file = tasks["ImportSchemaGen"]["inputs"]["parameters"]["schema_file"]
     assert "/pipeline/schema/classification/schema.pbtxt" in json.dumps(schema_file)
-    assert job["runtimeConfig"]["parameterValues"]["data-root"].endswith("/data")
+    data_root = job["runtimeConfig"]["parameterValues"]["data-root"]
+    assert data_root == f"{ROOT}/data" and list(uploads) == [data_root]
+    bucket = uploads[data_root]
+    for split in ("train", "eval"):  # the layout ImportExampleGen's split patterns read
+        assert list((bucket / split).glob("*.tfrecord.gz"))
+    assert (bucket / "labels.txt").read_text().split() == [str(d) for d in range(10)]
+
+
+def test_copy_tree_keeps_the_layout(tmp_path):
+    (tmp_path / "src" / "train").mkdir(parents=True)
+    (tmp_path / "src" / "train" / "a.gz").write_bytes(b"\x00\x01")
+    (tmp_path / "src" / "labels.txt").write_text("x\n")
+    assert kubeflow_compile.copy_tree(str(tmp_path / "src"), str(tmp_path / "dst")) == 2
+    assert (tmp_path / "dst" / "train" / "a.gz").read_bytes() == b"\x00\x01"
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--data", "/home/me/prepared", "--data '/home/me/prepared' is not object storage"),
+    ("--image", "UPPER//bad::@@name", "is not a container image reference"),
+    ("--pipeline-root", "gs://YOUR_BUCKET/x", None),
+])
+def test_what_cannot_run_is_refused_at_compile_time(tmp_path, capsys, flag, value, message):
+    (tmp_path / "l.txt").write_text("a\nb\n")
+    args = {"--data": "gs://b/prepared", "--pipeline-root": ROOT, "--image": IMAGE, flag: value}
+    code = kubeflow_compile.main([*[x for k, v in args.items() for x in (k, v)], "--labels", str(tmp_path / "l.txt"),
+                                  "--spec-file", str(tmp_path / "x.json")])
+    if message is None:  # a bucket name is not ours to judge; only the placeholder default is gone
+        assert code == 0
+        return
+    assert code == 2 and message in capsys.readouterr().err and not (tmp_path / "x.json").exists()
+
+
+def test_help_is_written_for_kubeflow_users():
+    parser_help = subprocess.run([sys.executable, str(ROOT_DIR / "kubeflow_runner.py"), "--help"],
+                                 capture_output=True, text=True, check=True, cwd=ROOT_DIR).stdout
+    assert "runs in its own pod" in parser_help and "--upload-embedded-data" in parser_help
+    assert "--output-dir" not in parser_help
 
 
 def test_facets_pages_are_html_artifacts_the_kubeflow_ui_renders(tmp_path):
@@ -109,9 +175,10 @@ def test_facets_pages_are_html_artifacts_the_kubeflow_ui_renders(tmp_path):
         assert executor_class in text
 
 
-def test_detection_compiles_with_its_curated_schema_coco_metrics_and_the_model_card(tmp_path):
+def test_detection_compiles_with_its_curated_schema_coco_metrics_and_the_model_card(tmp_path, uploads):
     out = tmp_path / "detection.json"
-    assert kubeflow_compile.main(["--task", "detection", "--spec-file", str(out)]) == 0
+    assert kubeflow_compile.main(["--task", "detection", "--pipeline-root", ROOT, "--upload-embedded-data",
+                                  "--spec-file", str(out)]) == 0
     job = json.loads(out.read_text())
     tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
     assert {"ModelCardGen", "Pusher", "Evaluator"} <= set(tasks) and "LabelInspector" not in tasks

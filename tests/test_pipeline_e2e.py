@@ -178,7 +178,9 @@ def test_bad_files_are_quarantined_and_counts_add_up(cold_run):
     validation = summary.validation
     assert validation["total"] == 306 and validation["quarantined"] == len(BAD_FILES)
     assert validation["good"] + validation["quarantined"] == validation["total"]
-    report = json.load(open(validation["path"]))
+    from components.image_validator.report import load_report
+
+    report = load_report(os.path.dirname(validation["path"]))
     reasons = {row["filename"]: row["reason"] for row in report["examples"] if row["reason"]}
     assert reasons == BAD_FILES
     good_eval = report["splits"]["eval"]["good"]

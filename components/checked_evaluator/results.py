@@ -11,7 +11,15 @@ from typing import Dict, List, Optional
 
 
 def read_evaluation(evaluation_uri: str, label_key: str, class_names: List[str]) -> tuple:
-    """(overall metrics, per-class metrics) from a TFMA evaluation artifact."""
+    """(overall metrics, per-class metrics) from a TFMA evaluation artifact.
+
+    Per class, from the overall confusion matrix when the evaluation has one
+    (classification): ``example_count`` and ``sparse_categorical_accuracy``
+    per class, and ``precision/<class>`` / ``recall/<class>`` overall, all of
+    the predicted (top-1) class.  One confusion matrix costs TFMA a fraction
+    of per-class slices and binarized metrics, which compute the same counts
+    once per class.  Per-label slices, where an evaluation has them, are read too.
+    """
     import tensorflow_model_analysis as tfma
 
     result = tfma.load_eval_result(evaluation_uri)
@@ -31,7 +39,39 @@ def read_evaluation(evaluation_uri: str, label_key: str, class_names: List[str])
             class_id = int(slice_key[0][1])
             name = class_names[class_id] if class_id < len(class_names) else str(class_id)
             per_class[name] = {k: v for k, v in flat.items() if "/" not in k}
+    counts = confusion_counts(result.plots, len(class_names))
+    if counts is not None:
+        for class_id, name in enumerate(class_names):
+            examples, predicted, hits = counts[class_id].sum(), counts[:, class_id].sum(), counts[class_id, class_id]
+            overall.setdefault(f"precision/{name}", hits / predicted if predicted else float("nan"))
+            overall.setdefault(f"recall/{name}", hits / examples if examples else float("nan"))
+            if examples:
+                per_class.setdefault(name, {"example_count": float(examples),
+                                            "sparse_categorical_accuracy": hits / examples})
     return overall, per_class
+
+
+def confusion_counts(plots, num_classes: int):
+    """``[classes, classes + 1]`` example counts (actual × predicted; the last column: no prediction) of the
+    overall slice's ``MultiClassConfusionMatrixPlot``, or None when the evaluation has none."""
+    import numpy as np
+
+    for slice_key, by_output in plots or []:
+        if slice_key != ():
+            continue
+        for by_sub_key in by_output.values():
+            for plot in by_sub_key.values():
+                matrices = plot.get("multiClassConfusionMatrixAtThresholds", {}).get("matrices")
+                if not matrices:
+                    continue
+                counts = np.zeros((num_classes, num_classes + 1))
+                for entry in matrices[0].get("entries", []):
+                    actual, predicted = int(entry.get("actualClassId", 0)), int(entry.get("predictedClassId", 0))
+                    if 0 <= actual < num_classes:
+                        column = predicted if 0 <= predicted < num_classes else num_classes
+                        counts[actual, column] += float(entry.get("numWeightedExamples", 0.0))
+                return counts
+    return None
 
 
 def read_failed_checks(evaluation_uri: str, baseline: Optional[str]) -> List[str]:

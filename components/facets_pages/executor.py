@@ -24,7 +24,7 @@ from common.examples_io import first_bytes, split_features
 from components.facets_pages import pages
 from components.facets_pages.spec import (CONFIG_KEY, DIVE_KEY, EXAMPLES_KEY, LABEL_ISSUES_KEY, OVERVIEW_KEY,
                                           QUARANTINE_KEY, STATISTICS_KEY, VALIDATION_REPORT_KEY)
-from components.image_validator.spec import REPORT_FILENAME
+from components.image_validator.report import load_report
 from components.label_inspector.spec import PREDICTIONS_FILENAME
 
 
@@ -112,8 +112,7 @@ class Executor(base_executor.BaseExecutor):
             intro="<p class=note>TFDV statistics of the validated examples, split by split.</p>")
         write_page(artifact_utils.get_single_uri(output_dict[OVERVIEW_KEY]), overview)
 
-        with tf.io.gfile.GFile(os.path.join(report_artifact.uri, REPORT_FILENAME)) as handle:
-            report = json.load(handle)
+        report = load_report(report_artifact.uri)
         images: Dict[Tuple[str, str], bytes] = {}
         for split in artifact_utils.decode_split_names(examples.split_names):
             for source in (examples, quarantine):

@@ -38,6 +38,7 @@ from common.json_config import JsonConfig
 from common.failure_copies import keep_after_failure
 from components.image_validator import checks
 from components.image_validator.spec import (CONFIG_KEY, EXAMPLES_KEY, QUARANTINE_KEY, REPORT_FILENAME, REPORT_KEY,
+                                             ROWS_FILENAME,
                                              VALIDATED_EXAMPLES_KEY)
 
 
@@ -148,22 +149,78 @@ def _quarantined(row: Dict[str, Any]) -> bytes:
     return example.SerializeToString()
 
 
-def summarize(rows: List[Dict[str, Any]], config: ValidationConfig) -> Dict[str, Any]:
-    """Counts per split and reason, class balance, and the per-example rows (without bytes)."""
-    splits: Dict[str, Dict[str, Any]] = {}
-    for row in rows:
-        s = splits.setdefault(row["split"], {"input": 0, "good": 0, "quarantined": 0,
-                                              "reasons": collections.Counter(), "class_counts": collections.Counter()})
+def _new_split() -> Dict[str, Any]:
+    return {"input": 0, "good": 0, "quarantined": 0, "reasons": collections.Counter(),
+            "class_counts": collections.Counter()}
+
+
+class ReportTally:
+    """What the report needs from each row, kept small: counts per split, reason and class, and the
+    perceptual hashes of good images (for near-duplicates).  Rows themselves stream to the JSON Lines file."""
+
+    def __init__(self):
+        self.splits: Dict[str, Dict[str, Any]] = {}
+        self.hashes: List[Dict[str, Any]] = []
+
+    def add(self, row: Dict[str, Any]) -> "ReportTally":
+        s = self.splits.setdefault(row["split"], _new_split())
         s["input"] += 1
         if row["reason"]:
             s["quarantined"] += 1
             s["reasons"][row["reason"]] += 1
-        else:
-            s["good"] += 1
-            if row["label"] is not None:
-                s["class_counts"][str(row["label"])] += 1
-            for class_id, count in (row.get("class_boxes") or {}).items():
-                s["class_counts"][class_id] += count
+            return self
+        s["good"] += 1
+        if row["label"] is not None:
+            s["class_counts"][str(row["label"])] += 1
+        for class_id, count in (row.get("class_boxes") or {}).items():
+            s["class_counts"][class_id] += count
+        if row.get("phash") and row.get("dhash"):
+            self.hashes.append({key: row[key] for key in ("split", "filename", "phash", "dhash", "reason")})
+        return self
+
+    def merge(self, other: "ReportTally") -> "ReportTally":
+        for name, counts in other.splits.items():
+            s = self.splits.setdefault(name, _new_split())
+            for key in ("input", "good", "quarantined", "reasons", "class_counts"):
+                s[key] += counts[key]
+        self.hashes.extend(other.hashes)
+        return self
+
+
+class _Summarize(beam.CombineFn):
+    """Folds the rows into a :class:`ReportTally`, then into the report (without the rows)."""
+
+    def __init__(self, config: ValidationConfig):
+        super().__init__()
+        self.config = config
+
+    def create_accumulator(self):
+        return ReportTally()
+
+    def add_input(self, tally, row):
+        return tally.add(row)
+
+    def merge_accumulators(self, tallies):
+        tallies = iter(tallies)
+        merged = next(tallies)
+        for tally in tallies:
+            merged.merge(tally)
+        return merged
+
+    def extract_output(self, tally):
+        return report_from_tally(tally, self.config)
+
+
+def summarize(rows: Iterable[Dict[str, Any]], config: ValidationConfig) -> Dict[str, Any]:
+    """Counts per split and reason, class balance and near-duplicates of ``rows`` (the report, rows aside)."""
+    tally = ReportTally()
+    for row in rows:
+        tally.add(row)
+    return report_from_tally(tally, config)
+
+
+def report_from_tally(tally: ReportTally, config: ValidationConfig) -> Dict[str, Any]:
+    splits = tally.splits
     warnings = []
     for name, s in splits.items():
         counts = s["class_counts"]
@@ -174,7 +231,7 @@ def summarize(rows: List[Dict[str, Any]], config: ValidationConfig) -> Dict[str,
             warnings.append(f"class imbalance in {name}: class(es) {', '.join(rare)} have under "
                             f"{config.imbalance_ratio:.0%} of the largest class's {max(counts.values())} examples")
         s["reasons"], s["class_counts"] = dict(s["reasons"]), dict(counts)
-    near = near_duplicates(rows, config)
+    near = near_duplicates(tally.hashes, config)
     across = sum(1 for pair in near if pair["across_splits"])
     if across:
         warnings.append(f"{across} near-duplicate image pair(s) across train and eval (possible leakage): the "
@@ -188,8 +245,7 @@ def summarize(rows: List[Dict[str, Any]], config: ValidationConfig) -> Dict[str,
         "splits": splits, "warnings": warnings,
         "near_duplicate_pairs": len(near), "near_duplicate_pairs_across_splits": across,
         "near_duplicates": near[:config.max_near_duplicates_listed],
-        "examples": sorted(({k: v for k, v in r.items() if k != "serialized"} for r in rows),
-                           key=lambda r: (r["split"], r["filename"], r["index"])),
+        "examples_file": ROWS_FILENAME,
     }
 
 
@@ -258,9 +314,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                      | f"WriteBad[{split}]" >> beam.io.WriteToTFRecord(
                          os.path.join(bad_dir, "data_tfrecord"), file_name_suffix=".gz"))
             _ = (rows
-                 | "Rows" >> beam.Map(lambda r: {k: v for k, v in r.items() if k != "serialized"})
-                 | "AllRows" >> beam.combiners.ToList()
-                 | "Summarize" >> beam.Map(lambda rs: summarize(rs, config))
+                 | "RowJson" >> beam.Map(lambda r: json.dumps({k: v for k, v in r.items() if k != "serialized"},
+                                                              sort_keys=True))
+                 | "WriteRows" >> beam.io.WriteToText(os.path.join(report.uri, ROWS_FILENAME),
+                                                      shard_name_template=""))
+            _ = (rows
+                 | "Summarize" >> beam.CombineGlobally(_Summarize(config))
                  | "WriteReport" >> beam.Map(lambda summary: _write_json(report_path, summary)))
 
         with tf.io.gfile.GFile(report_path) as handle:
@@ -272,13 +331,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             for split in summary["splits"].values():
                 reasons.update(split["reasons"])
             # TFX deletes a failed executor's outputs: the per-file report is kept beside them for the user.
-            report_path = os.path.join(keep_after_failure([report_path], report.uri), REPORT_FILENAME)
+            kept = keep_after_failure([report_path, os.path.join(report.uri, ROWS_FILENAME)], report.uri)
+            rows_path = os.path.join(kept, ROWS_FILENAME)
             raise TooManyBadExamples(
                 f"{summary['quarantined']} of {summary['total']} examples ({summary['bad_fraction']:.1%}) are bad, "
                 f"more than the allowed {config.max_bad_fraction:.1%}: "
                 + ", ".join(f"{n} {reason}{_HINTS.get(reason, '').format(config=config)}"
                             for reason, n in reasons.most_common())
-                + f". Details per file: {report_path}. Fix the data or raise --max-bad-fraction."
+                + f". Details per file: {rows_path}. Fix the data or raise --max-bad-fraction."
             )
 
 

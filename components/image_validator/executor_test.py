@@ -13,7 +13,8 @@ from tfx.types import artifact_utils, standard_artifacts
 from components.image_validator import checks
 from components.image_validator.executor import (REPORT_FILENAME, Executor, TooManyBadExamples, ValidationConfig,
                                                  summarize)
-from components.image_validator.spec import ImageValidationReport
+from components.image_validator.report import load_report
+from components.image_validator.spec import ROWS_FILENAME, ImageValidationReport
 from ingest.example_format import make_image_example
 
 
@@ -134,8 +135,13 @@ def test_good_examples_pass_unchanged_and_counts_add_up(validated):
 
 def test_report_records_properties_and_counts(validated):
     outputs, _ = validated
-    report = json.load(open(os.path.join(outputs["report"][0].uri, REPORT_FILENAME)))
+    summary = json.load(open(os.path.join(outputs["report"][0].uri, REPORT_FILENAME)))
+    # The rows stream to their own file; the JSON holds counts only (no list of every example).
+    assert "examples" not in summary and summary["examples_file"] == ROWS_FILENAME
+    report = load_report(outputs["report"][0].uri)
     assert report["total"] == 14 and report["quarantined"] == 7 and report["good"] == 7
+    assert [r["filename"] for r in report["examples"]] == sorted(
+        (r["filename"] for r in report["examples"]), key=lambda n: (n not in SPLITS["eval"], n))
     assert report["splits"]["eval"] == {"input": 3, "good": 2, "quarantined": 1,
                                         "reasons": {checks.LEAKAGE: 1}, "class_counts": {"0": 1, "1": 1}}
     rows = {r["filename"]: r for r in report["examples"]}

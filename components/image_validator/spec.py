@@ -9,8 +9,10 @@ VALIDATED_EXAMPLES_KEY = "validated_examples"
 QUARANTINE_KEY = "quarantine"
 REPORT_KEY = "report"
 CONFIG_KEY = "config"
-#: The report artifact's file (per-example rows and counts).
+#: The report artifact's files: counts, warnings and near-duplicates (JSON), and one row per example
+#: (JSON Lines, written by Beam as the rows stream past, never held as one list).
 REPORT_FILENAME = "image_validation.json"
+ROWS_FILENAME = "examples.jsonl"
 
 
 class ImageValidationReport(types.Artifact):
