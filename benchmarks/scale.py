@@ -85,14 +85,20 @@ def run_pipeline(root: Path, out: Path, extra: List[str]) -> dict:
     summary = json.loads((out / "reports" / "latest" / "run_summary.json").read_text())
     result.pop("output_tail")
     result["components"] = component_seconds(str(out / "metadata.sqlite"), summary["pipeline_name"])
-    result["examples"] = summary.get("validation", {}).get("total")
+    result["examples"] = summary.get("examples", {})
     return result
 
 
+#: Components that read only the eval split (the others read every example).
+EVAL_ONLY = ("Evaluator", "TfliteEvaluator")
+
+
 def rates(run: dict, count: int) -> Dict[str, float]:
+    """Images/s of each component over the examples it reads (the Evaluators: the eval split)."""
     seconds = run["components"]
-    out = {name: round(count / seconds[name]) for name in ("ImageValidator", "Transform", "Evaluator")
-           if seconds.get(name)}
+    evaluated = run.get("examples", {}).get("eval") or count
+    out = {name: round((evaluated if name in EVAL_ONLY else count) / seconds[name])
+           for name in ("ImageValidator", "Transform", "Evaluator") if seconds.get(name)}
     out["all_data_components"] = round(count / sum(seconds.get(n, 0) for n in DATA_COMPONENTS))
     return out
 
@@ -112,7 +118,10 @@ def measure(small: int = 2000, large: int = 32000, extra: List[str] = ()) -> dic
     marginal = {}
     for name in ("ImageValidator", "Transform", "Evaluator"):
         extra_seconds = big["components"].get(name, 0) - little["components"].get(name, 0)
-        marginal[name] = round((large - small) / extra_seconds) if extra_seconds > 0 else None
+        extra_images = large - small
+        if name in EVAL_ONLY:
+            extra_images = (big["examples"].get("eval") or large) - (little["examples"].get("eval") or small)
+        marginal[name] = round(extra_images / extra_seconds) if extra_seconds > 0 else None
     extra_seconds = sum(big["components"].get(n, 0) - little["components"].get(n, 0) for n in DATA_COMPONENTS)
     marginal["all_data_components"] = round((large - small) / extra_seconds) if extra_seconds > 0 else None
     loop = big["bare_loop_images_per_second"]

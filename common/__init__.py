@@ -10,3 +10,9 @@ project code, Beam workers and Kubeflow containers included.
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import warnings  # noqa: E402
+
+# Google's client libraries (pulled in by TFX/TFMA/TFDV) warn on every import that Python 3.10 is
+# unsupported and ask for 3.11, which TFX 1.16 cannot use: noise a user can do nothing about.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google(\.|$)")

@@ -21,20 +21,30 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import tensorflow as tf
-
 from common import names
 
 
-def _bytes(value: bytes) -> tf.train.Feature:
+class _LazyTensorFlow:
+    """``tf`` on first use: ``python -m ingest.data_prep --help`` answers without importing TensorFlow."""
+
+    def __getattr__(self, name):
+        import tensorflow
+
+        return getattr(tensorflow, name)
+
+
+tf = _LazyTensorFlow()
+
+
+def _bytes(value: bytes) -> "tf.train.Feature":
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
 
 
-def _int64(value: int) -> tf.train.Feature:
+def _int64(value: int) -> "tf.train.Feature":
     return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
 
 
-def make_image_example(image_bytes: bytes, label: int, label_name: str, filename: str) -> tf.train.Example:
+def make_image_example(image_bytes: bytes, label: int, label_name: str, filename: str) -> "tf.train.Example":
     """Builds one classification example in the documented format."""
     features = {
         names.DEFAULT_IMAGE_KEY: _bytes(image_bytes),
@@ -45,7 +55,7 @@ def make_image_example(image_bytes: bytes, label: int, label_name: str, filename
     return tf.train.Example(features=tf.train.Features(feature=features))
 
 
-def make_unlabelled_example(image_bytes: bytes, filename: str) -> tf.train.Example:
+def make_unlabelled_example(image_bytes: bytes, filename: str) -> "tf.train.Example":
     """A new image to predict (``--predict``): the image and its file name, no label."""
     features = {names.DEFAULT_IMAGE_KEY: _bytes(image_bytes), names.FILENAME_KEY: _bytes(filename.encode("utf-8"))}
     return tf.train.Example(features=tf.train.Features(feature=features))
@@ -53,7 +63,7 @@ def make_unlabelled_example(image_bytes: bytes, filename: str) -> tf.train.Examp
 
 def make_segmentation_example(
     image_bytes: bytes, mask_png: bytes, class_names: Sequence[str], filename: str
-) -> tf.train.Example:
+) -> "tf.train.Example":
     """Builds one segmentation example: image, class-id mask PNG, class names, file name."""
     features = {
         names.DEFAULT_IMAGE_KEY: _bytes(image_bytes),
@@ -66,7 +76,7 @@ def make_segmentation_example(
 
 
 def make_detection_example(image_bytes: bytes, boxes: Sequence[Sequence[float]], class_ids: Sequence[int],
-                           class_names: Sequence[str], filename: str) -> tf.train.Example:
+                           class_names: Sequence[str], filename: str) -> "tf.train.Example":
     """Builds one detection example: image, boxes normalised to [0, 1] (xmin, ymin, xmax, ymax), class ids."""
     columns = list(zip(*boxes)) if boxes else [(), (), (), ()]
     features = {

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from pipeline import configs
 from pipeline.configs import PipelineConfig
@@ -27,7 +27,11 @@ EXIT_NOT_BLESSED = 3     # the run finished but the model was not blessed (so no
 
 
 class PipelineFailed(RuntimeError):
-    """A component failed while LocalDagRunner ran the pipeline."""
+    """A component failed while LocalDagRunner ran the pipeline; ``reports``: what was still written."""
+
+    def __init__(self, message: str, reports: Optional[Dict[str, str]] = None):
+        super().__init__(message)
+        self.reports = reports or {}
 
 
 def exit_code(summary) -> int:
@@ -63,8 +67,7 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
 
     from ingest import source
     from pipeline.pipeline import create_pipeline
-    from common import names
-    from reporting import html_report, mlmd, run_summary, tfdv_files
+    from reporting import run_summary
     from runners.progress import ProgressReporter
 
     data = source.resolve(config.task, config.data, config.prepared_data_dir, config.trainer.class_names, log=log)
@@ -81,13 +84,40 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     try:
         tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
     except Exception as err:
-        raise PipelineFailed(f"{type(err).__name__}: {err}") from err
+        absl_logger.removeHandler(progress)
+        raise PipelineFailed(f"{type(err).__name__}: {err}",
+                             _reports_after_failure(config, progress, order, log_path)) from err
     finally:
         absl_logger.removeHandler(progress)
     summary = run_summary.build_summary(
         config.metadata_path, config.pipeline_name, config.trainer.label_key,
         config.trainer.class_names, progress.wall_seconds, order,
     )
+    _write_reports(config, summary, log_path)
+    log(run_summary.format_summary(summary, time.monotonic() - started))
+    return summary
+
+
+def _reports_after_failure(config: PipelineConfig, progress, order, log_path: str) -> Dict[str, str]:
+    """After a failed component: the statistics, schema, anomalies and data report of what did run (a failed
+    run is when a data engineer needs them most).  Best effort: a problem here is logged, never raised."""
+    from reporting import run_summary
+
+    try:
+        summary = run_summary.build_summary(config.metadata_path, config.pipeline_name, config.trainer.label_key,
+                                            config.trainer.class_names, progress.wall_seconds, order)
+        _write_reports(config, summary, log_path)
+        return {name: path for name, path in summary.reports.items() if name != "Run log"}
+    except Exception:  # noqa: BLE001 - the component's own error is the one to report
+        logging.getLogger(__name__).exception("could not write the reports of the failed run")
+        return {}
+
+
+def _write_reports(config: PipelineConfig, summary, log_path: str) -> None:
+    """TFDV files, the offline data report and run_summary.json under reports/<run>/ (and reports/latest)."""
+    from common import names
+    from reporting import html_report, mlmd, tfdv_files
+
     report_dir = os.path.join(config.reports_dir, summary.run_id.replace(":", "-"))
     outputs = {c.node_id: c.outputs for c in summary.components}
     previous_run, previous = mlmd.previous_run_nodes(config.metadata_path, config.pipeline_name, summary.run_id,
@@ -107,8 +137,6 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log):
     if os.path.islink(latest) or os.path.exists(latest):
         os.remove(latest)
     os.symlink(os.path.basename(report_dir), latest)
-    log(run_summary.format_summary(summary, time.monotonic() - started))
-    return summary
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -130,6 +158,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         summary = run(config, verbose=args.verbose)
     except PipelineFailed as err:
         print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        for name, path in sorted(err.reports.items()):
+            print(f"{name}: {path}", file=sys.stderr)
         print(f"full traceback: {getattr(err, 'log_path', 'the run log')}", file=sys.stderr)
         return EXIT_FAILED
     except (ValueError, FileNotFoundError, LookupError) as err:

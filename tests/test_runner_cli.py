@@ -46,3 +46,34 @@ def test_output_dir_that_is_or_is_inside_the_data_is_refused_and_nothing_is_lost
         assert "could overwrite your data" in capsys.readouterr().err
     after = sorted((p.relative_to(tmp_path), p.read_bytes()) for p in photos.rglob("*") if p.is_file())
     assert after == before
+
+
+def test_data_prep_help_answers_without_importing_tensorflow():
+    code = ("import runpy, sys\n"
+            "sys.argv = ['data_prep', '--help']\n"
+            "try:\n    runpy.run_module('ingest.data_prep', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print('TF' if 'tensorflow' in sys.modules else 'no TF')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "usage: python -m ingest.data_prep" in out and out.strip().endswith("no TF")
+
+
+def test_a_failed_component_ends_in_one_line_and_still_writes_the_data_reports(tmp_path, capsys):
+    """A Trainer failure (weights file that is not HDF5): exit 1, one line of cause, the reports of the data
+    components that ran, and the traceback in the run log only."""
+    from tests.image_fixtures import write_class_folders
+
+    photos = write_class_folders(tmp_path / "photos", per_class=8)
+    weights = tmp_path / "not_weights.h5"
+    weights.write_bytes(b"this is not an HDF5 file")
+    code = local_run.main(["--data", str(photos), "--output-dir", str(tmp_path / "out"), "--backbone", "squeezenet",
+                           "--weights", str(weights), "--image-size", "32", "--train-steps", "2"])
+    err = capsys.readouterr().err
+    assert code == local_run.EXIT_FAILED
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("error: ") and "Traceback" not in err
+    reports = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    for name in ("Data report (HTML, offline)", "Anomalies", "Schema"):
+        assert Path(reports[name]).is_file(), name
+    log = Path(reports["full traceback"]).read_text()
+    assert "Traceback (most recent call last)" in log
