@@ -57,10 +57,10 @@ def confusion_counts(plots, num_classes: int):
     import numpy as np
 
     for slice_key, by_output in plots or []:
-        if slice_key != ():
+        if slice_key != () or not by_output:  # an evaluation without plots (segmentation, detection) has None
             continue
         for by_sub_key in by_output.values():
-            for plot in by_sub_key.values():
+            for plot in (by_sub_key or {}).values():
                 matrices = plot.get("multiClassConfusionMatrixAtThresholds", {}).get("matrices")
                 if not matrices:
                     continue

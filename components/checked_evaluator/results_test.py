@@ -16,3 +16,4 @@ def test_confusion_counts_read_tfma_entries_with_their_omitted_zero_ids():
     counts = confusion_counts(plots, 3)
     np.testing.assert_array_equal(counts, [[2, 0, 1, 0], [0, 3, 0, 0], [0, 0, 0, 4]])
     assert confusion_counts([((), {"": {"": {}}})], 3) is None
+    assert confusion_counts([((), None)], 3) is None  # segmentation and detection evaluations have no plots
