@@ -94,7 +94,10 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     if evaluator is not None and evaluator.outputs.get("evaluation") and blessed is False:
         summary.failed_checks = read_failed_checks(evaluator.uri("evaluation"), summary.baseline)
         if summary.validation:
-            summary.reports["Image validation (JSON, every quarantined file)"] = summary.validation["path"]
+            from components.image_validator.spec import ROWS_FILENAME
+
+            summary.reports["Image validation (JSON Lines, every file and its verdict)"] = os.path.join(
+                os.path.dirname(summary.validation["path"]), ROWS_FILENAME)
     return summary
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
+from typing import Iterator
 
 
 def configure_logging(log_path: str, verbose: bool) -> logging.Handler:
@@ -25,3 +28,29 @@ def configure_logging(log_path: str, verbose: bool) -> logging.Handler:
     for noisy in ("apache_beam", "tensorflow"):
         logging.getLogger(noisy).setLevel(logging.INFO if verbose else logging.WARNING)
     return file_handler
+
+
+@contextlib.contextmanager
+def native_stderr_to(log_path: str) -> Iterator[None]:
+    """Sends what C++ code writes to file descriptor 2 to the run log while Python's own ``sys.stderr`` stays
+    on the console.
+
+    Why: TensorFlow's grappler and TFLite converter log through absl's C++ logger ("W0000 ... PredictCost",
+    "Ignored output_format"), which ``TF_CPP_MIN_LOG_LEVEL`` does not silence; Beam's worker processes inherit
+    the descriptor, so their native output lands in the log too.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    console = os.fdopen(os.dup(saved), "w", buffering=1, encoding=getattr(sys.stderr, "encoding", None) or "utf-8")
+    python_stderr = sys.stderr
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    sys.stderr = console
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+        console.close()
