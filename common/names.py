@@ -98,6 +98,8 @@ LABEL_MASK_KEY = "label_mask"
 # --- files ---------------------------------------------------------------------------
 #: Label vocabulary next to prepared TFRecords: one class name per line, line number = class id.
 LABELS_FILENAME = "labels.txt"
+#: The data preparation's record of a prepared folder (counts, classes, and the files it left out with why).
+MANIFEST_FILENAME = "manifest.json"
 #: Prepared TFRecord shards are GZIP-compressed; ImportExampleGen detects this from the suffix.
 TFRECORD_SUFFIX = ".tfrecord.gz"
 #: Written by the Trainer into its model_run artifact: train / validation example counts, steps, seed.

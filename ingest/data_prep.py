@@ -31,7 +31,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from common import names
 from ingest import example_format as ef
-from ingest.shards import (FORMAT_VERSION, IMAGE_EXTENSIONS, DataPrepError, PreparedDataset, guard_output,
+from ingest.shards import (ANY_IMAGE_EXTENSIONS, FORMAT_VERSION, IMAGE_EXTENSIONS, DataPrepError, PreparedDataset, guard_output,
                            load_prepared, stratified_split, write_tfrecords)
 
 #: Folder names (any case) that name a split, never a class.  Held-out names are listed in the
@@ -84,10 +84,10 @@ def _class_images(root: Path, class_dir: Path, split: Optional[str], layout: Lay
     records = []
     for path in _walk_files(class_dir):
         name = path.relative_to(root).as_posix()
-        if path.suffix.lower() in IMAGE_EXTENSIONS:
+        if path.suffix.lower() in ANY_IMAGE_EXTENSIONS:  # unreadable formats too: the validator quarantines them
             records.append(ImageRecord(path=path, name=name, label_name=class_dir.name, split=split))
         else:
-            layout.skipped.append((name, f"not one of {', '.join(IMAGE_EXTENSIONS)}"))
+            layout.skipped.append((name, "not an image file"))
     return records
 
 
@@ -169,7 +169,7 @@ def scan_image_folders(root: Path, eval_split: Optional[str] = None) -> Tuple[Li
                 layout.split_sources[f"{folder.name}/"] = names.EVAL_SPLIT
             else:
                 layout.unused[f"{folder.name}/"] = sum(1 for p in _walk_files(folder)
-                                                       if p.suffix.lower() in IMAGE_EXTENSIONS)
+                                                       if p.suffix.lower() in ANY_IMAGE_EXTENSIONS)
     else:
         layout.kind = "split folders (train/ only: eval split made here, stratified, seeded)"
         records = [dataclasses.replace(r, split=None) for r in records]
@@ -327,7 +327,8 @@ def _write(splits, class_names: Sequence[str], out_dir: Path, layout: Layout) ->
         to_example=lambda record: ef.make_image_example(
             image_bytes=record.path.read_bytes(), label=class_ids[record.label_name], label_name=record.label_name,
             filename=record.name),
-        extra_manifest={"layout": dataclasses.asdict(layout)})
+        extra_manifest={"layout": dataclasses.asdict(layout),
+                        "rejected": [{"files": [name], "reason": reason} for name, reason in layout.skipped]})
 
 
 def source_fingerprint(records: Iterable[ImageRecord], eval_fraction: float, seed: int) -> str:

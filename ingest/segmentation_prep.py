@@ -78,7 +78,7 @@ def scan_pairs(root: Path) -> Tuple[List[SegmentationPair], List[Rejected]]:
             f"{root}: expected two folders, {IMAGES_DIR}/ and {MASKS_DIR}/, with files matched by name stem."
         )
     rejected: List[Rejected] = []
-    images = _by_stem(images_dir, shards.IMAGE_EXTENSIONS + (".tif", ".tiff"), IMAGES_DIR, rejected)
+    images = _by_stem(images_dir, shards.ANY_IMAGE_EXTENSIONS, IMAGES_DIR, rejected)
     masks = _by_stem(masks_dir, MASK_EXTENSIONS, MASKS_DIR, rejected)
     pairs = [SegmentationPair(images[s], masks[s], images[s].name) for s in sorted(images.keys() & masks.keys())]
     rejected += [Rejected((f"{IMAGES_DIR}/{images[s].name}",), "no mask with this name stem") for s in sorted(images.keys() - masks.keys())]

@@ -22,11 +22,18 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from common import names
 
+#: The formats TensorFlow's decoder reads (Transform and serving use it).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
+#: Image formats it cannot read.  Such files are prepared like the others, so that the ImageValidator
+#: quarantines each one with its reason (counted, listed in the report and the quarantine artifact)
+#: instead of the preparation dropping it where nobody looks.
+UNREADABLE_IMAGE_EXTENSIONS = (".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jp2", ".jxl", ".ico",
+                               ".ppm", ".pgm", ".pbm", ".pnm", ".svg", ".psd", ".dng", ".cr2", ".nef", ".arw")
+ANY_IMAGE_EXTENSIONS = IMAGE_EXTENSIONS + UNREADABLE_IMAGE_EXTENSIONS
 SUCCESS_MARKER = "_SUCCESS"
-MANIFEST_FILENAME = "manifest.json"
+MANIFEST_FILENAME = names.MANIFEST_FILENAME
 #: Bumped whenever the written format changes, so old prepared data is not reused.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 class DataPrepError(ValueError):
@@ -151,7 +158,9 @@ def write_tfrecords(
                 for i in range(shards)
             ]
             for index, record in enumerate(records):
-                writers[index % shards].write(to_example(record).SerializeToString())
+                # deterministic: map fields (a tf.Example's features) in key order, so the same input
+                # always gives byte-identical shards (protobuf's map order otherwise varies between runs).
+                writers[index % shards].write(to_example(record).SerializeToString(deterministic=True))
             for writer in writers:
                 writer.close()
             counts[split] = len(records)

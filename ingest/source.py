@@ -24,7 +24,7 @@ from common import names
 from common.labels import read_labels_file
 from ingest import data_prep, detection_prep, embedded, segmentation_prep
 from ingest.config import DataConfig
-from ingest.shards import IMAGE_EXTENSIONS, DataPrepError, PreparedDataset
+from ingest.shards import ANY_IMAGE_EXTENSIONS, DataPrepError, PreparedDataset
 
 _NOT_TFRECORD_SUFFIXES = {".txt", ".md", ".json", ".csv", ".pbtxt"}
 
@@ -45,7 +45,7 @@ def _is_data_file(path: Path) -> bool:
 
 
 def _contains_images(root: Path) -> bool:
-    return any(f.lower().endswith(IMAGE_EXTENSIONS) for _, _, files in os.walk(root, followlinks=True) for f in files)
+    return any(f.lower().endswith(ANY_IMAGE_EXTENSIONS) for _, _, files in os.walk(root, followlinks=True) for f in files)
 
 
 def _tfrecord_splits(root: Path, eval_split: Optional[str] = None

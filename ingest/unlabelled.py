@@ -38,5 +38,5 @@ def write_unlabelled(images_dir: str, out_dir: str) -> int:
         for path in files:
             # A file name that is not valid UTF-8 (Linux allows any bytes) is kept readable, not fatal.
             name = path.relative_to(source).as_posix().encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            writer.write(make_unlabelled_example(path.read_bytes(), name).SerializeToString())
+            writer.write(make_unlabelled_example(path.read_bytes(), name).SerializeToString(deterministic=True))
     return len(files)

@@ -25,7 +25,7 @@ def _config(*argv):
     (["--task", "segmentation", "--resize", "crop"], "--resize crop is not for segmentation"),
     (["--task", "detection", "--resize", "crop"], "--resize crop would cut objects off"),
     (["--task", "detection", "--tflite", "int8"], "TFLite export of detectors is not done yet"),
-    (["--task", "segmentation", "--class-weights", "1,2", "--labels", "{labels}"], "class_weights has 2 values"),
+    (["--task", "segmentation", "--class-weights", "1,2", "--labels", "{labels}"], "--class-weights has 2 values"),
 ])
 def test_bad_flags_are_refused_with_the_flag_named(tmp_path, argv, message):
     labels = tmp_path / "labels.txt"

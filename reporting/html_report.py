@@ -295,6 +295,12 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
     bad_rows = [(r["split"], r["filename"], r["reason"], r["detail"]) for r in validation.get("examples", [])
                 if r["reason"]]
     sections.append(_table(["split", "file", "reason", "detail"], bad_rows, cls="quarantine"))
+    left_out = run_summary.read_left_out(nodes)
+    sections.append("<h2 id=left-out>Files left out by data preparation</h2>")
+    sections.append(_table(["file(s)", "reason"], [(" + ".join(item["files"]), item["reason"]) for item in left_out],
+                           cls="left-out") if left_out else
+                    "<p class=muted>none: every file of the source became an example (or the data came as "
+                    "TFRecords, with no preparation here)</p>")
 
     # --- suspected label errors and near-duplicates
     sections.append(_label_issue_section(nodes, validated_uri, splits, image_key, filename_key))

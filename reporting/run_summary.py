@@ -45,6 +45,8 @@ class RunSummary:
     failed_checks: List[str] = dataclasses.field(default_factory=list)
     #: The model the candidate was compared with ("model 7: <uri>"), or None for a first model.
     baseline: Optional[str] = None
+    #: Files the data preparation could not use, each ``{"files": [...], "reason": ...}`` (manifest.json).
+    left_out: List[Dict[str, object]] = dataclasses.field(default_factory=list)
 
     @property
     def all_cached(self) -> bool:
@@ -85,6 +87,7 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     summary.training_steps = read_training_steps(nodes)
     summary.label_issues = read_label_issues(nodes)
     summary.tflite_metrics = read_tflite_evaluation(nodes)
+    summary.left_out = read_left_out(nodes)
     # The Evaluator records the baseline it compared with on its blessing (ML Metadata keeps no output
     # events for resolver nodes, so the resolver itself cannot tell).
     blessing = evaluator.outputs.get("blessing", []) if evaluator is not None else []
@@ -212,6 +215,41 @@ def load_validation_report(outputs: Dict[str, list]) -> tuple:
         return None, {}
 
 
+def read_left_out(nodes: Dict[str, mlmd.NodeRun]) -> List[Dict[str, object]]:
+    """What the data preparation left out, from the manifest beside the data ImportExampleGen read.
+
+    The preparation runs before TFX; its manifest travels with the prepared folder, so any recorded run
+    (the summary now, the report later) can still say which files never became examples and why.
+    """
+    node = nodes.get(names.IMPORT_EXAMPLE_GEN)
+    base = mlmd.custom_property(node.execution, "input_base") if node is not None else None
+    if not base:
+        return []
+    import tensorflow as tf
+
+    path = f"{str(base).rstrip('/')}/{names.MANIFEST_FILENAME}"
+    try:
+        with tf.io.gfile.GFile(path) as handle:
+            return list(json.load(handle).get("rejected", []))
+    except (tf.errors.NotFoundError, ValueError):
+        return []  # TFRecords of the user's own: nothing was prepared, nothing left out here
+
+
+def format_left_out(left_out: List[Dict[str, object]], shown: int = 10) -> List[str]:
+    """Console lines: the count by reason, then the first files."""
+    if not left_out:
+        return []
+    reasons: Dict[str, int] = {}
+    for item in left_out:
+        reasons[str(item["reason"])] = reasons.get(str(item["reason"]), 0) + 1
+    lines = [f"Left out by data preparation: {len(left_out)} file(s), never examples: "
+             + "; ".join(f"{count} {reason}" for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]))]
+    lines += [f"  {' + '.join(item['files'])}: {item['reason']}" for item in left_out[:shown]]
+    if len(left_out) > shown:
+        lines.append(f"  ... {len(left_out) - shown} more in the data report")
+    return lines
+
+
 def read_validation(outputs: Dict[str, list]) -> Dict[str, object]:
     """Counts and reasons from the ImageValidator's report artifact."""
     path, report = load_validation_report(outputs)
@@ -243,6 +281,7 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
             lines.append(f"  {count:>6}  {reason}")
         for warning in v["warnings"]:
             lines.append(f"  warning: {warning}")
+    lines.extend(format_left_out(summary.left_out))
     if summary.metrics:
         lines.append("")
         lines.append("Evaluation (eval split):")

@@ -28,10 +28,11 @@ def solid(color: Tuple[int, ...], size: Tuple[int, int] = (12, 10)) -> np.ndarra
     return np.tile(np.array(color, np.uint8), (h, w, 1))
 
 
-def write_class_folders(root: Path, per_class: int = 5, classes=("cat", "dog", "eel")) -> Path:
-    """``root/<class>/img_<i>.png`` with a distinct grey level per class."""
+def write_class_folders(root: Path, per_class: int = 5, classes=("cat", "dog", "eel"), first: int = 0) -> Path:
+    """``root/<class>/img_<i>.png`` with a distinct grey level per class; ``first`` offsets the levels (and
+    names), so two calls can write different images (a train/ and a val/ folder without leakage)."""
     for c, name in enumerate(classes):
-        for i in range(per_class):
+        for i in range(first, first + per_class):
             path = root / name / f"img_{i}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(encode(solid((40 * c + i,)), "PNG"))

@@ -63,7 +63,11 @@ def test_a_failed_component_ends_in_one_line_and_still_writes_the_data_reports(t
     components that ran, and the traceback in the run log only."""
     from tests.image_fixtures import write_class_folders
 
+    from PIL import Image
+
     photos = write_class_folders(tmp_path / "photos", per_class=8)
+    Image.new("RGB", (40, 40), "red").save(photos / "cat" / "scan.tiff")  # a format TensorFlow cannot decode
+    (photos / "dog" / "notes.txt").write_text("shot on a Tuesday")  # not an image at all
     weights = tmp_path / "not_weights.h5"
     weights.write_bytes(b"this is not an HDF5 file")
     code = local_run.main(["--data", str(photos), "--output-dir", str(tmp_path / "out"), "--backbone", "squeezenet",
@@ -75,5 +79,10 @@ def test_a_failed_component_ends_in_one_line_and_still_writes_the_data_reports(t
     reports = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
     for name in ("Data report (HTML, offline)", "Anomalies", "Schema"):
         assert Path(reports[name]).is_file(), name
+    # Nothing dropped silently: the TIFF is quarantined with its reason, the note listed as left out.
+    page = Path(reports["Data report (HTML, offline)"]).read_text()
+    assert "cat/scan.tiff" in page and "format not readable by the TensorFlow decoder" in page
+    left_out = page.split("id=left-out", 1)[1]
+    assert "dog/notes.txt" in left_out and "not an image file" in left_out
     log = Path(reports["full traceback"]).read_text()
     assert "Traceback (most recent call last)" in log

@@ -201,7 +201,10 @@ class TrainerConfig(TransformConfig):
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.class_weights is not None and self.class_names and len(self.class_weights) != len(self.class_names):
-            raise ValueError(f"class_weights has {len(self.class_weights)} values for {len(self.class_names)} classes")
+            raise ValueError(
+                f"--class-weights has {len(self.class_weights)} values for {len(self.class_names)} classes "
+                f"({', '.join(self.class_names[:12])}{', ...' if len(self.class_names) > 12 else ''}): "
+                "give one weight per class, in class-id order, or leave it out")
         if isinstance(self.augmentation, dict):
             self.augmentation = AugmentationConfig(**self.augmentation)
 

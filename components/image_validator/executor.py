@@ -77,6 +77,7 @@ class ValidationConfig(JsonConfig):
 _HINTS = {
     checks.TOO_SMALL: " (a side below {config.min_size} px: lower --min-image-size to keep them; larger images are upsampled)",
     checks.ASPECT: " (longer side over {config.max_aspect_ratio:g}x the shorter: --max-aspect-ratio)",
+    checks.UNSUPPORTED: " (TensorFlow decodes JPEG, PNG, GIF and BMP: convert these files, e.g. to PNG)",
 }
 
 
