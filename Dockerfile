@@ -23,4 +23,4 @@ COPY reporting reporting
 COPY runners runners
 COPY schema schema
 RUN python -m pip install --no-cache-dir --no-deps . \
-    && python -c "import trainer.run, trainer.preprocessing, components.iou_metric, components.image_validator.component"
+    && python -c "import trainer.run, trainer.preprocessing, components.iou_metric, components.image_validator.component, runners.kubeflow_entrypoint"

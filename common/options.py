@@ -32,6 +32,9 @@ def option(
     repeat: bool = False,
     metavar: Optional[str] = None,
     task_default: bool = False,
+    minimum: Optional[float] = None,
+    maximum: Optional[float] = None,
+    above: Optional[float] = None,
 ):
     """A dataclass field with a command-line flag.
 
@@ -40,10 +43,12 @@ def option(
     switch for a boolean that defaults to True; ``repeat`` collects repeated
     flags into a list; ``task_default`` marks a field whose default depends on
     the task (the flag's default is then None and the caller fills it in).
-    ``%(default)s`` in ``help`` shows the field's default.
+    ``%(default)s`` in ``help`` shows the field's default.  ``minimum`` / ``maximum`` (inclusive) and
+    ``above`` (exclusive) bound a number: a flag outside is refused before anything runs, naming the flag.
     """
     metadata = {_FLAG: dict(help=help, group=group, flag=flag, choices=choices, parse=parse,
-                            store_false=store_false, repeat=repeat, metavar=metavar, task_default=task_default)}
+                            store_false=store_false, repeat=repeat, metavar=metavar, task_default=task_default,
+                            minimum=minimum, maximum=maximum, above=above)}
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
 
@@ -93,6 +98,25 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, groups: Dict[str, Any]
         add_flags(parser, field.default_factory, groups)
 
 
+def check_bounds(field: dataclasses.Field, value: Any) -> None:
+    """Refuses a number outside the field's bounds with one line: the flag, the value and the range."""
+    spec = field.metadata[_FLAG]
+    low, high, above = spec.get("minimum"), spec.get("maximum"), spec.get("above")
+    if value is None or not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    if (low is not None and value < low) or (high is not None and value > high) or \
+            (above is not None and value <= above):
+        if low is not None and high is not None:
+            wanted = f"between {low:g} and {high:g}"
+        elif above is not None:
+            wanted = f"above {above:g}"
+        elif low is not None:
+            wanted = f"at least {low:g}"
+        else:
+            wanted = f"at most {high:g}"
+        raise ValueError(f"{flag_name(field)} {value:g}: must be {wanted}")
+
+
 def from_args(cls: Type[T], args: argparse.Namespace, task_defaults: Mapping[str, Any] = (),
               **overrides: Any) -> T:
     """Builds ``cls`` from parsed flags: given flags win, then ``task_defaults``, then the field default."""
@@ -111,6 +135,7 @@ def from_args(cls: Type[T], args: argparse.Namespace, task_defaults: Mapping[str
             continue
         if spec["parse"] is not None and isinstance(value, str):
             value = spec["parse"](value)
+        check_bounds(field, value)
         values[field.name] = value
     for field in _nested(cls):
         values[field.name] = from_args(field.default_factory, args, task_defaults)

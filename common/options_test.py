@@ -4,6 +4,8 @@ import argparse
 import dataclasses
 from typing import Dict, List
 
+import pytest
+
 from common.options import add_flags, from_args, option
 
 
@@ -48,3 +50,21 @@ def test_help_shows_the_field_default_and_fields_without_option_get_no_flag():
     parser, _ = _parse([])
     text = parser.format_help()
     assert "rate (default: 0.5)" in text and "--no-thing" in text and "--hidden" not in text
+
+
+def test_a_flag_outside_its_bounds_is_refused_naming_the_flag_and_the_range():
+    @dataclasses.dataclass
+    class Settings:
+        share: float = option(0.1, group="g", minimum=0, maximum=1, help="a share")
+        steps: int = option(5, group="g", minimum=1, help="steps")
+        rate: float = option(0.1, group="g", above=0, help="a rate")
+
+    parser = argparse.ArgumentParser()
+    add_flags(parser, Settings, {})
+    assert from_args(Settings, parser.parse_args(["--share", "1", "--steps", "1", "--rate", "1e-9"])) == \
+        Settings(1.0, 1, 1e-9)
+    for argv, message in ((["--share", "1.5"], "--share 1.5: must be between 0 and 1"),
+                          (["--steps", "0"], "--steps 0: must be at least 1"),
+                          (["--rate", "0"], "--rate 0: must be above 0")):
+        with pytest.raises(ValueError, match=message):
+            from_args(Settings, parser.parse_args(argv))

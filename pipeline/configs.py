@@ -78,16 +78,16 @@ class DataQualityConfig:
              "data, inferred by SchemaGen for your own; create one with python -m reporting.schema_tool)")
     #: schema_file is a path inside the container image (Kubeflow), not on this machine.
     schema_in_image: bool = False
-    max_bad_fraction: float = option(0.05, group="image validation",
+    max_bad_fraction: float = option(0.05, group="image validation", minimum=0, maximum=1,
                                      help="stop the run when more than this share of examples is quarantined "
                                           "(default: %(default)s)")
     #: An absolute floor, not a share of --image-size: smaller images are upsampled to the model input
     #: (CIFAR's 32-px photos at 224 are the anchor's own work); only a side too small to carry a
     #: picture at all is quarantined.
-    min_image_size: int = option(8, group="image validation",
+    min_image_size: int = option(8, group="image validation", minimum=1,
                                  help="quarantine images with a side below this many pixels; larger ones of any "
                                       "size are resized (upsampled) to --image-size (default: %(default)s)")
-    max_aspect_ratio: float = option(4.0, group="image validation",
+    max_aspect_ratio: float = option(4.0, group="image validation", minimum=1,
                                      help="quarantine images more elongated than this (default: %(default)s)")
     block_anomalies: str = option("model-features", choices=BLOCK_POLICIES, group="image validation",
                                   help="which TFDV anomalies stop the run before Transform: those in the "
@@ -96,10 +96,10 @@ class DataQualityConfig:
                                help="classification: suspected label errors (confident learning on out-of-sample "
                                     "probabilities, written to label_issues.csv) only warn (default), or stop "
                                     "the run before pushing when they exceed --max-label-issue-share")
-    max_label_issue_share: float = option(0.05, group="image validation",
+    max_label_issue_share: float = option(0.05, group="image validation", minimum=0, maximum=1,
                                           help="with --label-issues stop: largest share of suspected label errors "
                                                "let through (default: %(default)s)")
-    drift_threshold: float = option(0.1, group="image validation",
+    drift_threshold: float = option(0.1, group="image validation", minimum=0,
                                     help="distance (L-inf / JS divergence) above which the report flags drift or "
                                          "skew (default: %(default)s)")
 
@@ -108,9 +108,9 @@ class DataQualityConfig:
 class TrainingLength:
     """TFX's TrainArgs / EvalArgs (not in the Trainer's custom_config: the Trainer reads them from fn_args)."""
 
-    train_steps: int = option(500, task_default=True, group="model",
+    train_steps: int = option(500, task_default=True, group="model", minimum=1,
                               help="default: 500 classification, 600 segmentation, 1500 detection")
-    eval_steps: int = option(20, group="model",
+    eval_steps: int = option(20, group="model", minimum=1,
                              help="size of the validation split carved from the training data for early "
                                   "stopping, in batches; it is evaluated whole each epoch (default: %(default)s)")
 
@@ -158,7 +158,7 @@ class RunConfig:
     enable_cache: bool = option(True, flag="--no-cache", store_false=True, group="output",
                                 help="re-run every component even if its inputs are unchanged")
     #: Local DirectRunner parallelism: 1 = in-memory, >1 = that many worker processes.
-    beam_workers: int = option(1, group="scale-out",
+    beam_workers: int = option(1, group="scale-out", minimum=1,
                                help="local DirectRunner worker processes (default: %(default)s = in-memory)")
     beam_args: List[str] = option(
         default_factory=list, flag="--beam-arg", repeat=True, metavar="ARG", group="scale-out",
@@ -275,6 +275,8 @@ def check_local_files(config: PipelineConfig) -> None:
             and not os.path.isfile(weights):
         raise ValueError(f"--weights {weights}: no such file; pass an existing .h5 weights file (see the README "
                          "for where each backbone's file comes from) or leave out --weights")
+    if not config.quality.schema_in_image:
+        config.resolve_schema_file()  # a missing --schema file is named now, before the data is prepared
 
 
 def embedded_data_defaults(config: PipelineConfig) -> PipelineConfig:

@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 
 from common import names
 from pipeline import configs
+from runners import kubeflow_entrypoint
 
 DEFAULT_IMAGE = "image-tfx-pipeline:latest"
 #: Where the Dockerfile puts the project; the curated schemas ship inside the image.
@@ -114,8 +115,10 @@ def compile_pipeline(config: configs.PipelineConfig, image: str, output_file: st
     data = _data_source(config)
     tfx_pipeline = create_pipeline(config, data, for_kubeflow=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
-        # Pipeline spec schema 2.1: what KFP 2.x and its SDK read (typed parameters with defaults).
-        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=image, use_pipeline_spec_2_1=True),
+        # Pipeline spec schema 2.1: what KFP 2.x and its SDK read (typed parameters with defaults).  Each step
+        # runs TFX's executor entrypoint through ours, which can load our custom artifact types (see there).
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=image, default_commands=kubeflow_entrypoint.COMMAND, use_pipeline_spec_2_1=True),
         output_dir=os.path.dirname(os.path.abspath(output_file)),
         output_filename=os.path.basename(output_file),
     )

@@ -132,13 +132,13 @@ class TrainerConfig(TransformConfig):
     weights: Optional[str] = option(None, group="model",
                                     help="backbone weights: 'imagenet' (downloads), a local .h5 file, "
                                          "or omit for random init")
-    batch_size: int = option(32, task_default=True, group="model",
+    batch_size: int = option(32, task_default=True, group="model", minimum=1,
                              help="default: 32 classification, 16 segmentation")
     steps_per_epoch: int = 50
-    learning_rate: float = option(2e-3, task_default=True, group="model", help="default: 0.002")
+    learning_rate: float = option(2e-3, task_default=True, group="model", above=0, help="default: 0.002")
     #: Second phase (backbone partly unfrozen) learning rate.
     fine_tune_learning_rate: float = 2e-4
-    fine_tune_fraction: float = option(0.3, group="model",
+    fine_tune_fraction: float = option(0.3, group="model", minimum=0, maximum=1,
                                        help="share of the backbone's layers, from the top, unfrozen in the "
                                             "phase after the frozen one (default: %(default)s; 0 = head only)")
     head_steps_fraction: Optional[float] = option(
@@ -147,7 +147,7 @@ class TrainerConfig(TransformConfig):
              "--fine-tune-fraction of it trained (default: 0.5 with pretrained weights; without, 0: every "
              "layer trains from the first step; 1 = head only)")
     early_stopping_patience: int = 4
-    input_cache_mb: int = option(1024, group="model",
+    input_cache_mb: int = option(1024, group="model", minimum=0,
                                  help="keep the training examples in memory after the first epoch when their "
                                       "pixels fit this many MiB, so later epochs skip reading and parsing "
                                       "(default: %(default)s; 0 = always stream from disk)")
@@ -158,7 +158,7 @@ class TrainerConfig(TransformConfig):
                        help="seed for data order, augmentation and weight initialisation; the same seed "
                             "gives the same model (default: %(default)s)")
     # --- segmentation only ---------------------------------------------------
-    dice_weight: float = option(0.0, task_default=True, group="model",
+    dice_weight: float = option(0.0, task_default=True, group="model", minimum=0,
                                 help="segmentation: weight of the soft-Dice loss term added to cross-entropy "
                                      "(default: 1.0 for segmentation)")
     class_weights: Optional[List[float]] = option(None, parse=_floats, group="model",

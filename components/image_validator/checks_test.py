@@ -136,3 +136,19 @@ def test_box_annotations_are_checked_and_counted_per_class(coordinates, class_id
         assert reason is None and info.class_boxes == {str(c): class_ids.count(c) for c in set(class_ids)}
     else:
         assert reason == checks.BOXES_BAD and expected in info.detail
+
+
+def test_perceptual_hashes_equal_imagehash_on_varied_images():
+    """The validator's own hashing must give imagehash's strings: near-duplicate findings stay comparable."""
+    import imagehash
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray((rng.random((size, size + 7, 3)) * 255).astype(np.uint8)) for size in (8, 32, 97)]
+    images += [Image.new("RGB", (40, 40), (90, 90, 90)),  # flat: every AC coefficient 0
+               Image.fromarray(np.tile(np.arange(64, dtype=np.uint8) * 4, (48, 1))),  # gradient, mode L
+               Image.fromarray((rng.random((20, 30, 3)) * 255).astype(np.uint8)).convert("P"),
+               Image.fromarray((rng.random((20, 30, 4)) * 255).astype(np.uint8), "RGBA")]
+    for image in images:
+        gray = image.convert("L")
+        assert checks.perceptual_hashes(gray) == (str(imagehash.phash(gray)), str(imagehash.dhash(gray))), image
