@@ -19,3 +19,16 @@ def test_training_steps_line_names_each_phase_early_stops_and_stored_features():
         "Training: 160 steps (head 120 on backbone features computed once, fine_tune 40)"
     stopped = {"train": {"steps": 150, "planned_steps": 500, "stored_features": False}}
     assert format_training_steps(stopped).startswith("Training: 150 of 500 steps (train 150 of 500 (early stopping")
+
+
+def test_files_left_out_by_the_preparation_are_counted_by_reason_and_named():
+    from reporting.run_summary import format_left_out
+
+    left_out = [{"files": ["cat/notes.txt"], "reason": "not an image file"},
+                {"files": ["images/a.png"], "reason": "no mask with this name stem"}] + \
+               [{"files": [f"dog/{i}.json"], "reason": "not an image file"} for i in range(11)]
+    lines = format_left_out(left_out)
+    assert lines[0] == ("Left out by data preparation: 13 file(s), never examples: 12 not an image file; "
+                        "1 no mask with this name stem")
+    assert lines[1] == "  cat/notes.txt: not an image file" and lines[-1] == "  ... 3 more in the data report"
+    assert format_left_out([]) == []

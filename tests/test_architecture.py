@@ -111,3 +111,22 @@ def test_no_package_holds_most_of_the_code():
     total = sum(sizes.values())
     largest = max(sizes, key=sizes.get)
     assert sizes[largest] / total <= 0.40, f"{largest} holds {sizes[largest] / total:.0%} of {total} lines: {sizes}"
+
+
+def test_every_package_imports_common_first_so_keras_2_and_a_quiet_console_hold_everywhere():
+    """The README says common/__init__.py pins Keras 2 (and keeps TensorFlow's start-up lines off the console)
+    for every process that runs project code: that holds only if each package imports it before anything."""
+    import ast
+
+    for package in PACKAGES:
+        if package == "common":
+            continue
+        tree = ast.parse((ROOT / package / "__init__.py").read_text(encoding="utf-8"))
+        imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+                   and not (isinstance(node, ast.ImportFrom) and node.module == "__future__")]
+        assert imports, f"{package}/__init__.py imports nothing"
+        first = imports[0]
+        names = [alias.name for alias in first.names] if isinstance(first, ast.Import) else [first.module]
+        assert names == ["common"], f"{package}/__init__.py imports {names} before common"
+    common_init = (ROOT / "common" / "__init__.py").read_text(encoding="utf-8")
+    assert 'os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")' in common_init
