@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import json
 import logging
 import os
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -79,30 +80,40 @@ class InspectionConfig(JsonConfig):
 
 
 
-def read_examples(examples_uri: str, split: str, config: InspectionConfig) -> List[Tuple[str, bytes, int]]:
-    """(file name, encoded image, label) of every example of one split."""
-    rows = []
+def read_examples(examples_uri: str, split: str, config: InspectionConfig) -> Iterator[Tuple[str, bytes, int]]:
+    """(file name, encoded image, label) of every example of one split, one at a time."""
+    count = 0
     for features in split_features(examples_uri, split):
         filename = (first_bytes(features, config.filename_key) or b"").decode("utf-8", "replace")
         labels = features[config.label_key].int64_list.value if config.label_key in features else []
         image = first_bytes(features, config.image_key)
         if labels and image is not None:
-            rows.append((filename or f"{split}#{len(rows)}", image, int(labels[0])))
-    return rows
+            yield filename or f"{split}#{count}", image, int(labels[0])
+            count += 1
 
 
-def embed(model_dir: str, images: List[bytes], batch_size: int) -> Tuple[np.ndarray, np.ndarray]:
-    """(embeddings, probabilities) from the model's ``serving_embeddings`` signature on raw bytes."""
+def embed(model_dir: str, images: Iterable[bytes], batch_size: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(embeddings, probabilities) from the model's ``serving_embeddings`` signature on raw bytes.
+
+    ``images`` is consumed batch by batch, so only one batch of encoded images is in memory at a time:
+    what grows with the dataset is the small embedding per example, not its image.
+    """
     loaded = tf.saved_model.load(model_dir)
     if names.EMBEDDINGS_SIGNATURE not in loaded.signatures:
         raise ValueError(f"{model_dir}: the model has no '{names.EMBEDDINGS_SIGNATURE}' signature "
                          "(only classification models have one)")
     signature = loaded.signatures[names.EMBEDDINGS_SIGNATURE]
     embeddings, probabilities = [], []
-    for start in range(0, len(images), batch_size):
-        out = signature(image_bytes=tf.constant(images[start:start + batch_size]))
+    iterator = iter(images)
+    while True:
+        batch = list(itertools.islice(iterator, batch_size))
+        if not batch:
+            break
+        out = signature(image_bytes=tf.constant(batch))
         embeddings.append(out[names.EMBEDDING_KEY].numpy())
         probabilities.append(out[names.PROBABILITIES_KEY].numpy())
+    if not embeddings:
+        return np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32)
     return np.concatenate(embeddings), np.concatenate(probabilities)
 
 
@@ -136,8 +147,17 @@ def find_issues(labels: np.ndarray, probabilities: np.ndarray) -> Tuple[np.ndarr
 
 def inspect(examples_uri: str, splits: List[str], model_dir: str, config: InspectionConfig) -> Dict[str, Any]:
     """Every example's prediction, suggestion and score, and the suspects; nothing written."""
-    rows = [(split, *row) for split in splits for row in read_examples(examples_uri, split, config)]
-    labels = np.array([label for _, _, _, label in rows], np.int64)
+    # One pass over the examples: the model embeds them batch by batch while names and labels are kept.
+    rows: List[Tuple[str, str, int]] = []
+
+    def images() -> Iterator[bytes]:
+        for split in splits:
+            for filename, image, label in read_examples(examples_uri, split, config):
+                rows.append((split, filename, label))
+                yield image
+
+    embeddings, model_probabilities = embed(model_dir, images(), config.batch_size)
+    labels = np.array([label for _, _, label in rows], np.int64)
     num_classes = max(len(config.class_names), int(labels.max()) + 1 if len(labels) else 0)
     counts = np.bincount(labels, minlength=num_classes) if len(labels) else np.zeros(0, np.int64)
     # A class with a single example cannot be held out and fitted at once: it is left out (not scored),
@@ -149,7 +169,6 @@ def inspect(examples_uri: str, splits: List[str], model_dir: str, config: Inspec
     if folds < 2 or kept.size < 2:
         return {"examples": len(rows), "skipped": "confident learning needs at least 2 classes with 2 or more "
                                                    "examples each", "rows": [], "suspects": []}
-    embeddings, model_probabilities = embed(model_dir, [image for _, _, image, _ in rows], config.batch_size)
     probabilities = np.zeros((len(rows), num_classes))
     probabilities[scored] = out_of_sample_probabilities(embeddings[scored], labels[scored], num_classes, folds,
                                                         config.seed)
@@ -157,7 +176,7 @@ def inspect(examples_uri: str, splits: List[str], model_dir: str, config: Inspec
     suspects[scored], scores[scored] = find_issues(labels[scored], probabilities[scored])
     name = (lambda i: config.class_names[i] if i < len(config.class_names) else str(i))
     table = []
-    for index, (split, filename, _, label) in enumerate(rows):
+    for index, (split, filename, label) in enumerate(rows):
         predicted = int(model_probabilities[index].argmax())
         table.append({
             "file": filename, "split": split, "given_label": name(label), "predicted_label": name(predicted),
