@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = ROOT.parent / "shared" / "anchors" / "tfx-cifar10"
@@ -52,6 +52,8 @@ class TreeMemory(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_tree = self.peak_process = 0
+        #: (unix time, RSS of the tree): which component held the memory (see peak_rss_by_component).
+        self.timeline: List[Tuple[float, int]] = []
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -73,6 +75,7 @@ class TreeMemory(threading.Thread):
                 except psutil.Error:
                     pass
             if sizes:
+                self.timeline.append((time.time(), sum(sizes)))
                 self.peak_tree = max(self.peak_tree, sum(sizes))
                 self.peak_process = max(self.peak_process, max(sizes))
             self._halt.wait(self.interval)
@@ -97,7 +100,26 @@ def run_measured(command: List[str], cwd: Path, env: Dict[str, str]) -> dict:
     if code not in (0, 3):
         raise RuntimeError(f"{' '.join(command[:3])} ... failed ({code}):\n{tail}")
     return {"wall_seconds": round(seconds, 1), "peak_rss_mb_largest_process": round(memory.peak_process / 2 ** 20),
-            "peak_rss_mb_process_tree": round(memory.peak_tree / 2 ** 20), "exit_code": code, "output_tail": tail}
+            "peak_rss_mb_process_tree": round(memory.peak_tree / 2 ** 20), "exit_code": code, "output_tail": tail,
+            "rss_timeline": memory.timeline}
+
+
+def peak_rss_by_component(metadata_path: str, pipeline_name: str, timeline: List[Tuple[float, int]]
+                          ) -> Dict[str, int]:
+    """Peak RSS (MB) of the process tree while each component of the newest run executed (ML Metadata's
+    start and end times against the sampled timeline): which component a memory figure belongs to."""
+    sys.path.insert(0, str(ROOT))
+    from reporting import mlmd
+
+    _, nodes = mlmd.run_nodes(metadata_path, pipeline_name)
+    peaks = {}
+    for name, node in nodes.items():
+        start = node.execution.create_time_since_epoch / 1000
+        end = node.execution.last_update_time_since_epoch / 1000
+        inside = [rss for when, rss in timeline if start <= when <= end]
+        if inside:
+            peaks[name] = round(max(inside) / 2 ** 20)
+    return peaks
 
 
 def component_seconds(metadata_path: str, pipeline_name: str) -> Dict[str, float]:
@@ -162,7 +184,7 @@ def compare(pairs: int = 2) -> dict:
             with tempfile.TemporaryDirectory(prefix=f"bench-anchor-{side}-") as tmp:
                 print(f"pair {pair + 1}/{pairs}: {side} ...", flush=True)
                 result = runner(Path(tmp))
-                result.pop("output_tail")
+                result.pop("output_tail"), result.pop("rss_timeline")
                 runs.append({"pair": pair + 1, "side": side, **result})
                 print(f"  {side}: {result['wall_seconds']} s, {result['peak_rss_mb_process_tree']} MB tree, "
                       f"accuracy {result['eval_accuracy']}", flush=True)

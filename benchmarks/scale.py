@@ -96,13 +96,15 @@ def model_forward(pushed_model: str, size: int = 32, seconds: float = 5.0) -> fl
 
 def run_pipeline(root: Path, out: Path, extra: List[str]) -> dict:
     sys.path.insert(0, str(ROOT))
-    from benchmarks.anchor import component_seconds, run_measured
+    from benchmarks.anchor import component_seconds, peak_rss_by_component, run_measured
 
     result = run_measured([sys.executable, str(ROOT / "local_runner.py"), "--data", str(root), "--output-dir",
                            str(out), "--train-steps", "20", "--min-accuracy", "0", *extra], ROOT, dict(os.environ))
     summary = json.loads((out / "reports" / "latest" / "run_summary.json").read_text())
     result.pop("output_tail")
     result["components"] = component_seconds(str(out / "metadata.sqlite"), summary["pipeline_name"])
+    result["peak_rss_mb_by_component"] = peak_rss_by_component(str(out / "metadata.sqlite"), summary["pipeline_name"],
+                                                               result.pop("rss_timeline"))
     result["examples"] = summary.get("examples", {})
     result["pushed_model"] = summary.get("pushed_model")
     return result
