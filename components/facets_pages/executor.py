@@ -13,7 +13,8 @@ from __future__ import annotations
 import csv
 import json
 import os
-from typing import Any, Dict, List, Optional, Tuple
+import zlib
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import tensorflow as tf
 from tfx.dsl.components.base import base_executor
@@ -37,10 +38,28 @@ def load_statistics(uri: str, split: str):
     return stats
 
 
-def read_images(uri: str, split: str, image_key: str, filename_key: str) -> Dict[str, bytes]:
-    """{file name: encoded image} of one split of an Examples artifact."""
-    return {(first_bytes(features, filename_key) or b"").decode("utf-8", "replace"):
-            first_bytes(features, image_key) or b"" for features in split_features(uri, split)}
+def read_images(uri: str, split: str, image_key: str, filename_key: str) -> Iterator[Tuple[str, bytes]]:
+    """(file name, encoded image) of each example of one split of an Examples artifact, one at a time."""
+    for features in split_features(uri, split):
+        yield ((first_bytes(features, filename_key) or b"").decode("utf-8", "replace"),
+               first_bytes(features, image_key) or b"")
+
+
+#: Dive shows at most this many examples: every quarantined and suspected one, then an even sample of the
+#: rest.  Past it the sprites would be a few pixels wide (one 4096-px texture) and the page hundreds of MB.
+MAX_DIVE_EXAMPLES = 20000
+
+
+def select_for_dive(rows: List[Dict[str, Any]], limit: int = MAX_DIVE_EXAMPLES) -> List[Dict[str, Any]]:
+    """All rows when they fit; else the quarantined and suspected ones plus a deterministic sample of the
+    rest (a hash of split and file, so reruns show the same examples), in report order."""
+    if len(rows) <= limit:
+        return rows
+    must = [i for i, r in enumerate(rows) if r["quarantine"] != "ok" or r.get("suspect") == "yes"][:limit]
+    others = sorted((i for i, r in enumerate(rows) if r["quarantine"] == "ok" and r.get("suspect") != "yes"),
+                    key=lambda i: zlib.crc32(f"{rows[i]['split']}/{rows[i]['file']}".encode()))
+    chosen = sorted(must + others[:limit - len(must)])
+    return [rows[i] for i in chosen]
 
 
 def read_predictions(uri: Optional[str]) -> Dict[Tuple[str, str], Dict[str, str]]:
@@ -113,19 +132,28 @@ class Executor(base_executor.BaseExecutor):
         write_page(artifact_utils.get_single_uri(output_dict[OVERVIEW_KEY]), overview)
 
         report = load_report(report_artifact.uri)
-        images: Dict[Tuple[str, str], bytes] = {}
-        for split in artifact_utils.decode_split_names(examples.split_names):
-            for source in (examples, quarantine):
-                for name, data in read_images(source.uri, split, image_key, filename_key).items():
-                    images[(split, name)] = data
-        rows = dive_rows(report, read_predictions(issues[0].uri if issues else None), class_names)
-        atlas, sprite = pages.sprite_atlas([images.get((r["split"], r["file"])) for r in rows])
+        every = dive_rows(report, read_predictions(issues[0].uri if issues else None), class_names)
+        rows = select_for_dive(every)
+        position = {(r["split"], r["file"]): i for i, r in enumerate(rows)}
+
+        def images() -> Iterator[Tuple[int, bytes]]:  # streamed into the atlas: no image is kept
+            for split in artifact_utils.decode_split_names(examples.split_names):
+                for source in (examples, quarantine):
+                    for name, data in read_images(source.uri, split, image_key, filename_key):
+                        if (split, name) in position:
+                            yield position[(split, name)], data
+
+        atlas, sprite = pages.streamed_sprite_atlas(len(rows), images())
         has_predictions = bool(rows) and "predicted" in rows[0]
+        shown = (f"all {len(rows)} examples" if len(rows) == len(every) else
+                 f"{len(rows)} of {len(every)} examples (every quarantined and suspected one, and an even sample "
+                 f"of the rest; Dive shows at most {MAX_DIVE_EXAMPLES})")
         dive = pages.dive_page(
-            f"Facets Dive: all {len(rows)} examples", rows, atlas, sprite,
+            f"Facets Dive: {shown}", rows, atlas, sprite,
             vertical="label" if any(r["label"] for r in rows) else "quarantine",
             horizontal="predicted" if has_predictions else "split",
-            intro=f"<p class=note>Every example, good and quarantined ({len(rows)}). "
+            intro=(f"<p class=note>Every example, good and quarantined ({len(rows)}). " if len(rows) == len(every) else
+                   f"<p class=note>{shown[0].upper()}{shown[1:]}. ")
                   + ("Rows: given label; columns: the model's prediction. Facet by <code>suspect</code> (suspected "
                      "label error, out-of-sample confident learning) or <code>quarantine</code> to see those. "
                      if has_predictions else "")

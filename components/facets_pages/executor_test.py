@@ -133,3 +133,23 @@ def test_dive_shows_one_item_per_example_offline_in_chromium(pages):
     assert {"file", "split", "label", "quarantine", "predicted", "confidence", "label_issue_score",
             "suspect"} <= set(facts["diveKeys"])
     assert errors == [] and blocked == []
+
+
+def test_a_large_dataset_shows_every_quarantined_and_suspected_example_and_an_even_sample():
+    from components.facets_pages.executor import select_for_dive
+
+    rows = [{"split": "train", "file": f"{i:05d}.png", "quarantine": "ok", "suspect": "no"} for i in range(1000)]
+    rows[7]["quarantine"], rows[500]["suspect"] = "truncated or corrupt image data", "yes"
+    chosen = select_for_dive(rows, limit=100)
+    assert len(chosen) == 100 and rows[7] in chosen and rows[500] in chosen
+    assert chosen == sorted(chosen, key=lambda r: r["file"])  # report order kept
+    assert chosen == select_for_dive(rows, limit=100)  # the same examples on every run
+    assert sum(r["file"] < "00500" for r in chosen) in range(35, 66)  # spread over the whole report
+    assert select_for_dive(rows[:50], limit=100) == rows[:50]
+
+
+def test_the_streamed_atlas_equals_the_atlas_of_a_list():
+    from components.facets_pages import pages
+
+    images = [_png(i % 2, i) for i in range(5)] + [b"not an image"]
+    assert pages.streamed_sprite_atlas(6, reversed(list(enumerate(images)))) == pages.sprite_atlas(images)

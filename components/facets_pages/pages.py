@@ -29,7 +29,7 @@ import json
 import math
 import os
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
@@ -153,14 +153,19 @@ def sprite_atlas(images: Sequence[Optional[bytes]]) -> Tuple[bytes, int]:
     Sprites shrink as the dataset grows so that every example fits one
     4096-px texture; an undecodable image gets a grey tile with a red cross.
     """
+    return streamed_sprite_atlas(len(images), enumerate(images))
+
+
+def streamed_sprite_atlas(count: int, images: Iterable[Tuple[int, Optional[bytes]]]) -> Tuple[bytes, int]:
+    """:func:`sprite_atlas` from ``(index, encoded image)`` pairs in any order, each pasted as it arrives:
+    only the atlas is held, never the dataset's images."""
     from PIL import Image, ImageDraw
 
-    count = max(len(images), 1)
-    columns = math.ceil(math.sqrt(count))
+    columns = math.ceil(math.sqrt(max(count, 1)))
     sprite = max(4, min(MAX_SPRITE, MAX_ATLAS_SIDE // columns))
-    rows = math.ceil(count / columns)
+    rows = math.ceil(max(count, 1) / columns)
     atlas = Image.new("RGB", (columns * sprite, rows * sprite), (255, 255, 255))
-    for index, data in enumerate(images):
+    for index, data in images:
         x, y = (index % columns) * sprite, (index // columns) * sprite
         try:
             image = Image.open(io.BytesIO(data or b""))
