@@ -82,7 +82,7 @@ def _tf_decode(data: bytes) -> Optional[np.ndarray]:
 
 def _hex(bits: np.ndarray) -> str:
     """64 booleans, row-major, as 16 hex digits: what ``str(imagehash.ImageHash)`` gives, without its
-    per-bit string building (a third of the validator's time on small images)."""
+    per-bit string building (~10% of the validator's per-image time on 32-px PNGs, profiled)."""
     return np.packbits(bits.reshape(-1)).tobytes().hex()
 
 
