@@ -47,6 +47,7 @@ COVERAGE: List[Tuple[str, str, str]] = [
     (r"^make run ARGS=\"--task detection( --data path/to/voc| --data boxes\.csv)?\"", "test",
      "tests/test_detection_e2e.py"),
     (r"^make test\b", "test", ".ci/run"),
+    (r"^python -m runners\.kubeflow_entrypoint$", "test", "tests/test_kubeflow_contract.py"),
     (r"^make benchmark\b", "needs", "hours of benchmark runs (make benchmark writes benchmarks/results.json)"),
     (r"^python kubeflow_runner\.py .*--upload-embedded-data", "needs", "object storage (gs:// or s3://)"),
     (r"^python -c \"import kfp; kfp\.Client", "needs", "a Kubeflow Pipelines cluster"),
