@@ -104,7 +104,7 @@ def test_cmyk_decodes_to_the_same_colours_in_both_decoders():
 
 def test_a_decoder_disagreement_is_quarantined(monkeypatch):
     """Were TensorFlow to decode other pixels than Pillow (an inverted CMYK, say), training would be wrong."""
-    monkeypatch.setattr(checks, "_tf_decode", lambda data: np.zeros((40, 60, 3), np.uint8))
+    monkeypatch.setattr(checks, "_tf_decode_batch", lambda datas: [np.zeros((40, 60, 3), np.uint8)])
     info = checks.inspect_image(_save(Image.fromarray(PIXELS), "PNG"), 8, 4.0)
     assert info.reason == checks.DECODERS_DIFFER and "mean difference" in info.detail
 
@@ -119,6 +119,13 @@ def test_near_duplicate_search_finds_exactly_the_pairs_brute_force_finds():
     brute = [(a, b, bin(hashes[a] ^ hashes[b]).count("1")) for a in range(len(hashes))
              for b in range(a + 1, len(hashes)) if bin(hashes[a] ^ hashes[b]).count("1") <= 4]
     assert found == brute and len(found) >= 10
+    # With a confirming hash, a pair must be close in both; the distance is the larger.
+    second = [h ^ (1 << int(k)) if i % 3 else h ^ (0b11111 << int(k)) for i, (h, k) in
+              enumerate(zip(hashes, rng.integers(0, 50, len(hashes))))]
+    both = checks.near_duplicate_pairs(texts, 4, confirm=[f"{h:016x}" for h in second])
+    brute_both = [(a, b, max(d, bin(second[a] ^ second[b]).count("1"))) for a, b, d in brute
+                  if bin(second[a] ^ second[b]).count("1") <= 4]
+    assert both == brute_both and 0 < len(both) < len(found)
 
 
 @pytest.mark.parametrize("coordinates, class_ids, expected", [
@@ -152,3 +159,30 @@ def test_perceptual_hashes_equal_imagehash_on_varied_images():
     for image in images:
         gray = image.convert("L")
         assert checks.perceptual_hashes(gray) == (str(imagehash.phash(gray)), str(imagehash.dhash(gray))), image
+
+
+def test_a_batch_gives_what_each_image_alone_gives():
+    """Batched decoding and hashing must not change a verdict: a refused file in the batch (which sends the
+    batch to the image-by-image path) included."""
+    cases = [KEPT[name]() for name in sorted(KEPT)] + [make() for make, _ in QUARANTINED.values()]
+    cases += [_save(Image.fromarray(PIXELS), "PNG"), _save(Image.fromarray(PIXELS[:9, :30]), "JPEG")]
+    alone = [checks.inspect_image(data, 8, 4.0) for data in cases]
+    together = checks.inspect_images(cases, 8, 4.0)
+    assert together == alone
+    assert checks.inspect_images([c for c, a in zip(cases, alone) if a.reason is None], 8, 4.0) == \
+        [a for a in alone if a.reason is None]
+
+
+def test_the_batch_decoder_leaves_out_only_what_the_decoder_refuses():
+    """One refused file sends its batch down the careful path: the others still come back, as decoded alone."""
+    good_png, good_jpeg = _save(Image.fromarray(PIXELS), "PNG"), _save(Image.fromarray(PIXELS[:20]), "JPEG")
+    refused = [good_png[:60], b"\x89PNG but not really", b"GIF8 neither"]
+    assert all(checks._tf_decode(data) is None for data in refused)
+    batch = [good_png, refused[0], good_jpeg, *refused[1:], good_png]
+    decoded = checks._tf_decode_batch(batch)
+    assert [d is None for d in decoded] == [False, True, False, True, True, False]
+    for data, pixels in zip(batch, decoded):
+        if pixels is not None:
+            np.testing.assert_array_equal(pixels, checks._tf_decode(data))
+    assert [d.shape for d in checks._tf_decode_batch([good_png, good_jpeg])] == [(40, 60, 3), (20, 60, 3)]
+    assert checks._tf_decode_batch(refused) == [None, None, None]

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import hashlib
 import json
 import os
 import zlib
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
 import tensorflow as tf
@@ -33,7 +34,7 @@ from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
-from common import names
+from common import names, staged_files
 from common.json_config import JsonConfig
 from common.failure_copies import keep_after_failure
 from components.image_validator import checks
@@ -81,6 +82,10 @@ _HINTS = {
 }
 
 
+#: Images checked together: decoding and hashing run vectorised over a batch (one graph call, one DCT).
+CHECK_BATCH = 256
+
+
 class TooManyBadExamples(RuntimeError):
     """The bad fraction passed the configured threshold."""
 
@@ -99,35 +104,50 @@ def _label(example: tf.train.Example, key: Optional[str]) -> Optional[int]:
     return int(values[0]) if values else None
 
 
-def check_record(serialized: bytes, split: str, config: ValidationConfig) -> Dict[str, Any]:
-    """Checks one serialized example; returns a row (with the example's bytes under 'serialized').
+def record_key(serialized: bytes) -> str:
+    """Names one serialized record in both reads of the input (the second read routes it by its verdict)."""
+    return hashlib.blake2b(serialized, digest_size=16).hexdigest()
+
+
+def check_records(records: Sequence[bytes], split: str, config: ValidationConfig) -> List[Dict[str, Any]]:
+    """Checks serialized examples, a batch at a time (decoding and hashing run vectorised); one row each.
 
     ``index`` is a hash of content and file name, not of the serialized bytes:
     protobuf map order (and so the bytes) can differ between Beam workers.
     """
-    example = tf.train.Example.FromString(serialized)
-    image = _feature_bytes(example, config.image_key)
-    filename = (_feature_bytes(example, config.filename_key) or b"").decode("utf-8", "replace")
-    if image is None:
-        info = checks.ImageInfo(reason=checks.EMPTY, detail=f"no '{config.image_key}' feature")
-    else:
-        info = checks.inspect_image(image, config.min_size, config.max_aspect_ratio, config.max_pixels)
-    if info.reason is None and config.mask_key:
-        mask = _feature_bytes(example, config.mask_key)
-        reason = checks.MASK_BAD if mask is None else checks.check_mask(mask, info, config.num_classes)
-        if reason:
-            info.reason = reason
-    if info.reason is None and config.box_keys:
-        feature = example.features.feature
-        coordinates = [list(feature[key].float_list.value) if key in feature else [] for key in config.box_keys[:4]]
-        class_ids = list(feature[config.box_keys[4]].int64_list.value) if config.box_keys[4] in feature else []
-        info.reason = checks.check_boxes(coordinates, class_ids, config.num_classes, info)
-    # A shallow copy, not dataclasses.asdict: its recursive deep copy was ~6% of the validator's time.
-    row = {field.name: getattr(info, field.name) for field in dataclasses.fields(info)}
-    index = zlib.crc32(f"{info.sha256}:{filename}".encode())
-    row.update(split=split, index=index, filename=filename or f"{split}#{index}",
-               label=_label(example, config.label_key), serialized=serialized)
-    return row
+    examples = [tf.train.Example.FromString(serialized) for serialized in records]
+    images = [_feature_bytes(example, config.image_key) for example in examples]
+    present = [index for index, image in enumerate(images) if image is not None]
+    inspected = dict(zip(present, checks.inspect_images([images[i] for i in present], config.min_size,
+                                                        config.max_aspect_ratio, config.max_pixels)))
+    rows = []
+    for position, (serialized, example) in enumerate(zip(records, examples)):
+        filename = (_feature_bytes(example, config.filename_key) or b"").decode("utf-8", "replace")
+        info = inspected.get(position) or checks.ImageInfo(reason=checks.EMPTY,
+                                                           detail=f"no '{config.image_key}' feature")
+        if info.reason is None and config.mask_key:
+            mask = _feature_bytes(example, config.mask_key)
+            reason = checks.MASK_BAD if mask is None else checks.check_mask(mask, info, config.num_classes)
+            if reason:
+                info.reason = reason
+        if info.reason is None and config.box_keys:
+            feature = example.features.feature
+            coordinates = [list(feature[key].float_list.value) if key in feature else []
+                           for key in config.box_keys[:4]]
+            class_ids = list(feature[config.box_keys[4]].int64_list.value) if config.box_keys[4] in feature else []
+            info.reason = checks.check_boxes(coordinates, class_ids, config.num_classes, info)
+        # A shallow copy, not dataclasses.asdict: its recursive deep copy was ~6% of the validator's time.
+        row = {field.name: getattr(info, field.name) for field in dataclasses.fields(info)}
+        index = zlib.crc32(f"{info.sha256}:{filename}".encode())
+        row.update(split=split, index=index, filename=filename or f"{split}#{index}",
+                   label=_label(example, config.label_key), record=record_key(serialized))
+        rows.append(row)
+    return rows
+
+
+def check_record(serialized: bytes, split: str, config: ValidationConfig) -> Dict[str, Any]:
+    """:func:`check_records` of one example."""
+    return check_records([serialized], split, config)[0]
 
 
 def resolve_duplicates(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -144,11 +164,55 @@ def resolve_duplicates(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     return rows
 
 
-def _quarantined(row: Dict[str, Any]) -> bytes:
-    example = tf.train.Example.FromString(row["serialized"])
-    example.features.feature[names.QUARANTINE_REASON_KEY].bytes_list.value.append(row["reason"].encode())
-    example.features.feature[names.QUARANTINE_DETAIL_KEY].bytes_list.value.append(row["detail"].encode())
+def verdicts(rows: List[Dict[str, Any]]) -> Iterator[Tuple[str, Tuple[Optional[str], str]]]:
+    """``(split:record, (reason, detail))`` for what the second read must not pass through as good.
+
+    Each quarantined record gets one entry.  Identical records (the same serialized bytes, so the same
+    file twice in one split) cannot be told apart by their bytes, so all their verdicts are given, the
+    good ones as ``(None, "")``, and the copies share them out.
+    """
+    copies = collections.Counter(f"{row['split']}:{row['record']}" for row in rows)
+    for row in rows:
+        key = f"{row['split']}:{row['record']}"
+        if row["reason"] is not None or copies[key] > 1:
+            yield key, (row["reason"], row["detail"])
+
+
+def _quarantined(serialized: bytes, reason: str, detail: str) -> bytes:
+    example = tf.train.Example.FromString(serialized)
+    example.features.feature[names.QUARANTINE_REASON_KEY].bytes_list.value.append(reason.encode())
+    example.features.feature[names.QUARANTINE_DETAIL_KEY].bytes_list.value.append(detail.encode())
     return example.SerializeToString()
+
+
+class _Route(beam.DoFn):
+    """Second read of a split: good records pass through unchanged; quarantined ones get their reason."""
+
+    BAD, IDENTICAL = "bad", "identical"
+
+    def __init__(self, split: str):
+        super().__init__()
+        self.split = split
+
+    def process(self, serialized: bytes, verdicts_by_key):
+        key = f"{self.split}:{record_key(serialized)}"
+        found = list(verdicts_by_key[key])  # a MultiMap: [] for a key it lacks
+        if not found:
+            yield serialized
+        elif len(found) == 1:
+            yield beam.pvalue.TaggedOutput(self.BAD, _quarantined(serialized, *found[0]))
+        else:
+            yield beam.pvalue.TaggedOutput(self.IDENTICAL, (key, serialized))
+
+
+def _share_verdicts(key_and_copies, verdicts_by_key):
+    """Identical records: one verdict each, in any order (they are the same bytes)."""
+    key, copies = key_and_copies
+    for serialized, (reason, detail) in zip(copies, list(verdicts_by_key[key])):
+        if reason is None:
+            yield serialized
+        else:
+            yield beam.pvalue.TaggedOutput(_Route.BAD, _quarantined(serialized, reason, detail))
 
 
 def _new_split() -> Dict[str, Any]:
@@ -285,41 +349,47 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             examples_utils.set_payload_format(output, examples_utils.get_payload_format(examples))
         report_path = os.path.join(report.uri, REPORT_FILENAME)
 
+        # Two reads of the input, so nothing large is held: the first checks every image and keeps a small
+        # row each (grouped by content hash to find duplicates); the second routes each record by the
+        # verdicts of the quarantined ones, a side input as small as the bad share.
         with self._make_beam_pipeline() as pipeline:
             checked = []
             for split in splits:
-                pattern = os.path.join(artifact_utils.get_split_uri([examples], split), "*")
                 checked.append(
                     pipeline
-                    | f"Read[{split}]" >> beam.io.ReadFromTFRecord(pattern)
-                    | f"Check[{split}]" >> beam.Map(
-                        lambda s, split=split: check_record(s, split, config)))
-            rows = (
+                    | f"Read[{split}]" >> beam.io.ReadFromTFRecord(_split_pattern(examples, split))
+                    | f"Batch[{split}]" >> beam.BatchElements(min_batch_size=CHECK_BATCH, max_batch_size=CHECK_BATCH)
+                    | f"Check[{split}]" >> beam.FlatMap(check_records, split, config))
+            groups = (
                 checked
                 | "AllSplits" >> beam.Flatten()
                 | "ByHash" >> beam.Map(lambda r: (r["sha256"], r))
                 | "GroupByHash" >> beam.GroupByKey()
-                | "Duplicates" >> beam.FlatMap(lambda kv: resolve_duplicates(kv[1]))
+                | "Duplicates" >> beam.Map(lambda kv: resolve_duplicates(kv[1]))
             )
+            rows = groups | "Rows" >> beam.FlatMap(lambda group: group)
+            verdicts_by_key = beam.pvalue.AsMultiMap(groups | "Verdicts" >> beam.FlatMap(verdicts))
             for split in splits:
-                in_split = rows | f"Split[{split}]" >> beam.Filter(lambda r, s=split: r["split"] == s)
-                good_dir = artifact_utils.get_split_uri([validated], split)
-                bad_dir = artifact_utils.get_split_uri([quarantine], split)
-                _ = (in_split
-                     | f"Good[{split}]" >> beam.Filter(lambda r: r["reason"] is None)
-                     | f"GoodBytes[{split}]" >> beam.Map(lambda r: r["serialized"])
-                     | f"WriteGood[{split}]" >> beam.io.WriteToTFRecord(
-                         os.path.join(good_dir, "data_tfrecord"), file_name_suffix=".gz"))
-                _ = (in_split
-                     | f"Bad[{split}]" >> beam.Filter(lambda r: r["reason"] is not None)
-                     | f"BadBytes[{split}]" >> beam.Map(_quarantined)
-                     | f"WriteBad[{split}]" >> beam.io.WriteToTFRecord(
-                         os.path.join(bad_dir, "data_tfrecord"), file_name_suffix=".gz"))
+                routed = (pipeline
+                          | f"Reread[{split}]" >> beam.io.ReadFromTFRecord(_split_pattern(examples, split))
+                          | f"Route[{split}]" >> beam.ParDo(_Route(split), verdicts_by_key).with_outputs(
+                              _Route.BAD, _Route.IDENTICAL, main="good"))
+                shared = (routed[_Route.IDENTICAL]
+                          | f"GroupIdentical[{split}]" >> beam.GroupByKey()
+                          | f"ShareVerdicts[{split}]" >> beam.FlatMap(_share_verdicts, verdicts_by_key).with_outputs(
+                              _Route.BAD, main="good"))
+                _ = ((routed.good, shared.good)
+                     | f"AllGood[{split}]" >> beam.Flatten()
+                     | f"WriteGood[{split}]" >> staged_files.write_tfrecords(
+                         artifact_utils.get_split_uri([validated], split)))
+                _ = ((routed[_Route.BAD], shared[_Route.BAD])
+                     | f"AllBad[{split}]" >> beam.Flatten()
+                     | f"WriteBad[{split}]" >> staged_files.write_tfrecords(
+                         artifact_utils.get_split_uri([quarantine], split)))
             _ = (rows
-                 | "RowJson" >> beam.Map(lambda r: json.dumps({k: v for k, v in r.items() if k != "serialized"},
+                 | "RowJson" >> beam.Map(lambda r: json.dumps({k: v for k, v in r.items() if k != "record"},
                                                               sort_keys=True))
-                 | "WriteRows" >> beam.io.WriteToText(os.path.join(report.uri, ROWS_FILENAME),
-                                                      shard_name_template=""))
+                 | "WriteRows" >> staged_files.write_lines(os.path.join(report.uri, ROWS_FILENAME)))
             _ = (rows
                  | "Summarize" >> beam.CombineGlobally(_Summarize(config))
                  | "WriteReport" >> beam.Map(lambda summary: _write_json(report_path, summary)))
@@ -342,6 +412,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                             for reason, n in reasons.most_common())
                 + f". Details per file: {rows_path}. Fix the data or raise --max-bad-fraction."
             )
+
+
+def _split_pattern(examples, split: str) -> str:
+    return os.path.join(artifact_utils.get_split_uri([examples], split), "*")
 
 
 def _write_json(path: str, summary: Dict[str, Any]) -> None:

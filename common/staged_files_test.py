@@ -1,0 +1,49 @@
+"""The staged Beam writers: every element written once, valid GZIP TFRecords, nothing left in staging."""
+
+import os
+
+import apache_beam as beam
+import tensorflow as tf
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from common import staged_files
+
+
+def _run(build, workers=1):
+    mode = "multi_processing" if workers > 1 else "in_memory"
+    options = PipelineOptions([f"--direct_running_mode={mode}", f"--direct_num_workers={workers}"])
+    with beam.Pipeline(options=options) as pipeline:
+        build(pipeline)
+
+
+def _records(directory):
+    files = sorted(tf.io.gfile.glob(os.path.join(directory, "*")))
+    return files, [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def test_records_are_written_once_each_in_gzip_shards(tmp_path):
+    records = [f"record {i}".encode() * (i % 7 + 1) for i in range(2500)]
+    lines = [f'{{"n": {i}}}' for i in range(2500)]
+    _run(lambda p: (
+        (p | "Records" >> beam.Create(records, reshuffle=True) | "Write" >> staged_files.write_tfrecords(
+            str(tmp_path / "out"))),
+        (p | "Lines" >> beam.Create(lines, reshuffle=True) | "WriteLines" >> staged_files.write_lines(
+            str(tmp_path / "rows" / "rows.jsonl")))), workers=2)
+    files, written = _records(tmp_path / "out")
+    assert sorted(written) == sorted(records)
+    assert all(os.path.basename(f).startswith("data_tfrecord-") and f.endswith(".gz") for f in files)
+    assert [os.path.basename(f)[-16:] for f in files][-1].endswith(f"-of-{len(files):05d}.gz")
+    assert sorted((tmp_path / "rows" / "rows.jsonl").read_text().splitlines()) == sorted(lines)
+    assert sorted(os.listdir(tmp_path / "out")) == [os.path.basename(f) for f in files]  # no staging left
+    assert os.listdir(tmp_path / "rows") == ["rows.jsonl"]
+
+
+def test_no_elements_leave_one_empty_valid_file(tmp_path):
+    _run(lambda p: (
+        (p | "Records" >> beam.Create([b"x"]) | beam.Filter(lambda _: False)
+         | "Write" >> staged_files.write_tfrecords(str(tmp_path / "none"))),
+        (p | "Lines" >> beam.Create(["x"]) | "NoLines" >> beam.Filter(lambda _: False)
+         | "WriteLines" >> staged_files.write_lines(str(tmp_path / "rows.jsonl")))))
+    files, written = _records(tmp_path / "none")
+    assert [os.path.basename(f) for f in files] == ["data_tfrecord-00000-of-00001.gz"] and written == []
+    assert (tmp_path / "rows.jsonl").read_text() == ""
