@@ -9,6 +9,9 @@ FROM tensorflow/tfx:1.16.0
 ENV TF_USE_LEGACY_KERAS=1 \
     PYTHONUNBUFFERED=1
 
+# The TFLite metadata writer (tflite-support) loads libusb-1.0 when imported.
+RUN apt-get update && apt-get install -y --no-install-recommends libusb-1.0-0 && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /pipeline
 COPY requirements/lock.txt requirements/lock.txt
 # The base image already holds TFX 1.16.0; the lock pins the rest to what was tested.
@@ -23,4 +26,4 @@ COPY reporting reporting
 COPY runners runners
 COPY schema schema
 RUN python -m pip install --no-cache-dir --no-deps . \
-    && python -c "import trainer.run, trainer.preprocessing, components.iou_metric, components.image_validator.component, runners.kubeflow_entrypoint"
+    && python -c "import trainer.run, trainer.preprocessing, components.iou_metric, components.image_validator.component, runners.kubeflow_entrypoint, tensorflow_lite_support.metadata.python.metadata"

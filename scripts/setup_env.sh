@@ -48,6 +48,20 @@ find_python310() {
   return 1
 }
 
+# System libraries no pip wheel brings: the TFLite metadata writer (tflite-support) loads libusb-1.0 at
+# import, so without it every run fails at export.  Installed when this is a root shell with apt-get
+# (a fresh container); otherwise named, with the command to run.
+if ! ldconfig -p 2>/dev/null | grep -q 'libusb-1.0.so.0'; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "installing libusb-1.0-0 (the TFLite metadata writer loads it)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libusb-1.0-0; } >/dev/null
+  else
+    log "ERROR: the system library libusb-1.0 is missing; the TFLite metadata writer needs it."
+    log "Fix: 'sudo apt-get install libusb-1.0-0' (Debian/Ubuntu) or your system's libusb 1.0 package."
+    exit 1
+  fi
+fi
+
 want_stamp="$(cat "$LOCK" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want_stamp" ] && [ -x "$VENV/bin/python" ]; then
   exit 0
