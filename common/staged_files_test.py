@@ -3,10 +3,12 @@
 import os
 
 import apache_beam as beam
+import pytest
 import tensorflow as tf
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from common import staged_files
+from common.examples_io import record_dataset
 
 
 def _run(build, workers=1):
@@ -18,21 +20,27 @@ def _run(build, workers=1):
 
 def _records(directory):
     files = sorted(tf.io.gfile.glob(os.path.join(directory, "*")))
-    return files, [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    return files, [r.numpy() for r in record_dataset(files)]
 
 
-def test_records_are_written_once_each_in_gzip_shards(tmp_path):
+@pytest.mark.parametrize("gzip", [False, True])
+def test_records_are_written_once_each_in_shards(tmp_path, gzip):
     records = [f"record {i}".encode() * (i % 7 + 1) for i in range(2500)]
     lines = [f'{{"n": {i}}}' for i in range(2500)]
     _run(lambda p: (
         (p | "Records" >> beam.Create(records, reshuffle=True) | "Write" >> staged_files.write_tfrecords(
-            str(tmp_path / "out"))),
+            str(tmp_path / "out"), gzip=gzip)),
         (p | "Lines" >> beam.Create(lines, reshuffle=True) | "WriteLines" >> staged_files.write_lines(
             str(tmp_path / "rows" / "rows.jsonl")))), workers=2)
     files, written = _records(tmp_path / "out")
     assert sorted(written) == sorted(records)
-    assert all(os.path.basename(f).startswith("data_tfrecord-") and f.endswith(".gz") for f in files)
-    assert [os.path.basename(f)[-16:] for f in files][-1].endswith(f"-of-{len(files):05d}.gz")
+    suffix = ".gz" if gzip else ""
+    assert len(files) > 1 and all(os.path.basename(f).startswith("data_tfrecord-") for f in files)
+    assert [os.path.basename(f) for f in files] == [f"data_tfrecord-{i:05d}-of-{len(files):05d}{suffix}"
+                                                    for i in range(len(files))]
+    if gzip:  # really GZIP: read as plain, the first record fails
+        with pytest.raises(tf.errors.DataLossError):
+            next(iter(tf.data.TFRecordDataset(files[:1])))
     assert sorted((tmp_path / "rows" / "rows.jsonl").read_text().splitlines()) == sorted(lines)
     assert sorted(os.listdir(tmp_path / "out")) == [os.path.basename(f) for f in files]  # no staging left
     assert os.listdir(tmp_path / "rows") == ["rows.jsonl"]
@@ -45,5 +53,5 @@ def test_no_elements_leave_one_empty_valid_file(tmp_path):
         (p | "Lines" >> beam.Create(["x"]) | "NoLines" >> beam.Filter(lambda _: False)
          | "WriteLines" >> staged_files.write_lines(str(tmp_path / "rows.jsonl")))))
     files, written = _records(tmp_path / "none")
-    assert [os.path.basename(f) for f in files] == ["data_tfrecord-00000-of-00001.gz"] and written == []
+    assert [os.path.basename(f) for f in files] == ["data_tfrecord-00000-of-00001"] and written == []
     assert (tmp_path / "rows.jsonl").read_text() == ""

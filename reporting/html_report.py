@@ -62,9 +62,11 @@ def _feature_keys(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, Optional[str]]:
 def _read_examples(uri: str, split: str, limit: int = 2000) -> List[Any]:
     import tensorflow as tf
 
+    from common.examples_io import record_dataset
+
     files = tf.io.gfile.glob(os.path.join(uri, f"Split-{split}", "*"))
     examples = []
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit):
+    for record in record_dataset(files).take(limit):
         examples.append(tf.train.Example.FromString(record.numpy()))
     return examples
 

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 
 from common import names
+from common.examples_io import record_dataset
 from ingest import embedded
 from ingest.config import DataConfig
 from pipeline.configs import BlessingConfig, PipelineConfig, RunConfig, TrainingLength
@@ -44,7 +45,7 @@ def _eval_examples(summary):
     validated = next(c for c in summary.components if c.node_id == "ImageValidator").outputs["validated_examples"][0]
     files = glob.glob(os.path.join(validated, "Split-eval", "*"))
     rows = []
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+    for record in record_dataset(files):
         feature = tf.train.Example.FromString(record.numpy()).features.feature
         boxes = np.stack([np.array(feature[k].float_list.value) for k in names.BOX_COORDINATE_KEYS], -1)
         rows.append((feature[names.DEFAULT_IMAGE_KEY].bytes_list.value[0], boxes.reshape(-1, 4),

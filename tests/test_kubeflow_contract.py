@@ -31,6 +31,7 @@ from google.protobuf import message as proto_message
 from runners import kubeflow as kubeflow_compile
 from runners import kubeflow_entrypoint
 from common import names
+from common.examples_io import record_dataset
 from runners import local as local_runner
 
 if TYPE_CHECKING:
@@ -478,7 +479,7 @@ def _tfrecord_count(folder: str) -> int:
     import tensorflow as tf
 
     files = tf.io.gfile.glob(os.path.join(folder, "*"))
-    return sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+    return sum(1 for _ in record_dataset(files))
 
 
 def test_compiled_steps_run_from_their_container_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

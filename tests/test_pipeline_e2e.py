@@ -17,6 +17,7 @@ import tensorflow as tf
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from common import names
+from common.examples_io import record_dataset
 from ingest import embedded as default_data
 from ingest.config import DataConfig
 from pipeline.configs import BlessingConfig, PipelineConfig, RunConfig, TrainingLength
@@ -92,7 +93,7 @@ def _eval_examples(summary):
     validated = _component(summary, "ImageValidator").outputs["validated_examples"][0]
     files = glob.glob(os.path.join(validated, "Split-eval", "*"))
     images, labels = [], []
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+    for record in record_dataset(files):
         feature = tf.train.Example.FromString(record.numpy()).features.feature
         images.append(feature[names.DEFAULT_IMAGE_KEY].bytes_list.value[0])
         labels.append(feature[names.DEFAULT_LABEL_KEY].int64_list.value[0])
@@ -158,7 +159,7 @@ def test_no_training_serving_skew(cold_run):
     transformed_dir = _component(summary, "Transform").outputs["transformed_examples"][0]
     files = glob.glob(os.path.join(transformed_dir, "Split-eval", "*"))
     pixels = []
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+    for record in record_dataset(files):
         feature = tf.train.Example.FromString(record.numpy()).features.feature
         pixels.append(feature[names.TRANSFORMED_IMAGE_KEY].bytes_list.value[0])
     model = tf.keras.models.load_model(summary.pushed_model)

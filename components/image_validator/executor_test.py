@@ -10,6 +10,7 @@ import tensorflow as tf
 from PIL import Image
 from tfx.types import artifact_utils, standard_artifacts
 
+from common.examples_io import record_dataset
 from components.image_validator import checks
 from components.image_validator.executor import (REPORT_FILENAME, Executor, TooManyBadExamples, ValidationConfig,
                                                  summarize)
@@ -102,7 +103,7 @@ def _run(tmp_path, max_bad_fraction=0.9):
 def _read(artifact, split):
     files = tf.io.gfile.glob(os.path.join(artifact.uri, f"Split-{split}", "*"))
     rows = []
-    for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+    for record in record_dataset(files):
         feature = tf.train.Example.FromString(record.numpy()).features.feature
         reason = feature["quarantine_reason"].bytes_list.value if "quarantine_reason" in feature else []
         rows.append((feature["filename"].bytes_list.value[0].decode(), reason[0].decode() if reason else None))
