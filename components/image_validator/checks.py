@@ -73,6 +73,8 @@ _MAX_DECODER_DIFFERENCE = 8.0
 DEFAULT_MAX_PIXELS = 100_000_000
 #: File starts of what TensorFlow's decoder reads (JPEG, PNG, GIF, BMP).
 _TF_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"BM")
+#: Pixels decoded at once (each decoder's copy): ~50 MB of RGB, 16,000 CIFAR images or one 16-MP photo.
+_BATCH_PIXELS = 1 << 24
 #: Grey levels, to take a mean from a histogram.
 _LEVELS = np.arange(256, dtype=np.float64)
 
@@ -227,6 +229,7 @@ class _Decoded:
 
 
 def _pillow_verdict(info: ImageInfo, err: Exception) -> None:
+    """The reason for Pillow's refusal."""
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(err, UnidentifiedImageError):
@@ -237,7 +240,8 @@ def _pillow_verdict(info: ImageInfo, err: Exception) -> None:
         info.reason, info.detail = TRUNCATED, str(err)
 
 
-_PILLOW_ERRORS = (OSError, SyntaxError, ValueError)  # UnidentifiedImageError and DecompressionBombError included
+#: What Pillow raises on bad data (UnidentifiedImageError is an OSError; DecompressionBombError is not).
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError)
 
 
 def _open_with_pillow(data: bytes, max_pixels: int):
@@ -305,32 +309,56 @@ def _judge(info: ImageInfo, reference: Optional[np.ndarray], decoded: Optional[n
         info.reason, info.detail = ASPECT, f"{info.width}x{info.height} (ratio {long / short:.1f} > {max_aspect_ratio:g})"
 
 
+def _chunks(opened, budget: int) -> List[List[int]]:
+    """Indices of the opened images in runs of at most ``budget`` pixels (an image larger alone: a run of one)."""
+    chunks: List[List[int]] = [[]]
+    used = 0
+    for index, (info, image) in enumerate(opened):
+        if image is None:
+            continue
+        if chunks[-1] and used + info.width * info.height > budget:
+            chunks.append([])
+            used = 0
+        chunks[-1].append(index)
+        used += info.width * info.height
+    return [chunk for chunk in chunks if chunk]
+
+
+def _inspect_decoded(datas: Sequence[bytes], opened, indices: List[int], min_size: int,
+                     max_aspect_ratio: float) -> None:
+    """Decodes the images at ``indices`` with both decoders at once and judges them (sets their infos)."""
+    # The production decoder gets the images whose format it reads (the others would only send the
+    # batch down its careful path), and decodes them in its own thread while Pillow decodes here.
+    candidates = [i for i in indices if datas[i][:4].startswith(_TF_MAGIC)]
+    decoding = _DECODER_THREAD.submit(_tf_decode_batch, [datas[i] for i in candidates])
+    pillow = {i: _decode_with_pillow(*opened[i]) for i in indices}
+    by_index = dict(zip(candidates, decoding.result()))
+    ok = [i for i in indices if pillow[i] is not None]
+    if not ok:
+        return
+    hashes = _hashes_of(np.stack([pillow[i].pixels32 for i in ok]), np.stack([pillow[i].pixels9x8 for i in ok]))
+    for index, (phash, dhash) in zip(ok, hashes):
+        info = opened[index][0]
+        info.phash, info.dhash = phash, dhash
+        tf_pixels = by_index[index] if index in by_index else _tf_decode(datas[index])
+        _judge(info, pillow[index].reference, tf_pixels, min_size, max_aspect_ratio)
+
+
 def inspect_images(datas: Sequence[bytes], min_size: int, max_aspect_ratio: float,
                    max_pixels: int = DEFAULT_MAX_PIXELS) -> List[ImageInfo]:
     """Decodes encoded images and returns their properties, each with ``reason`` set if it is bad.
 
-    Per image, Pillow reads the header (the size is checked before any pixel is decoded, so a decompression
-    bomb, a small file claiming 30000x30000 pixels, costs nothing), then decodes.  Across the batch, the
-    production decoder and the hashes run vectorised: per image they cost more in dispatch than in work.
+    Per image, Pillow reads the header first (the size is checked before any pixel is decoded, so a
+    decompression bomb, a small file claiming 30000x30000 pixels, costs nothing).  The images that pass
+    are decoded in runs of at most ``_BATCH_PIXELS`` pixels, so a batch of photos holds a few of them
+    decoded at a time, and a batch of thumbnails goes in one run: there the production decoder and the
+    hashes run vectorised, as per image they cost more in dispatch than in work.
     EXIF orientation is not applied, here as in Transform and serving: pixels are used as stored.
     """
     opened = [_open_with_pillow(data, max_pixels) for data in datas]
-    # The production decoder gets the images whose header passed and whose format it reads (the others
-    # would only send the batch down its careful path), and decodes them while Pillow does.
-    candidates = [index for index, (_, image) in enumerate(opened)
-                  if image is not None and datas[index][:4].startswith(_TF_MAGIC)]
-    decoding = _DECODER_THREAD.submit(_tf_decode_batch, [datas[i] for i in candidates])
-    read = [(info, _decode_with_pillow(info, image) if image is not None else None) for info, image in opened]
-    by_index = dict(zip(candidates, decoding.result()))
-    ok = [index for index, (_, decoded) in enumerate(read) if decoded is not None]
-    decoded = [by_index[i] if i in by_index else _tf_decode(datas[i]) for i in ok]
-    hashes = _hashes_of(np.stack([read[i][1].pixels32 for i in ok]) if ok else np.zeros((0, 32, 32)),
-                        np.stack([read[i][1].pixels9x8 for i in ok]) if ok else np.zeros((0, 8, 9)))
-    for index, tf_pixels, (phash, dhash) in zip(ok, decoded, hashes):
-        info, pillow = read[index]
-        info.phash, info.dhash = phash, dhash
-        _judge(info, pillow.reference, tf_pixels, min_size, max_aspect_ratio)
-    return [info for info, _ in read]
+    for indices in _chunks(opened, _BATCH_PIXELS):
+        _inspect_decoded(datas, opened, indices, min_size, max_aspect_ratio)
+    return [info for info, _ in opened]
 
 
 def inspect_image(data: bytes, min_size: int, max_aspect_ratio: float,

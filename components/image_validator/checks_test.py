@@ -161,9 +161,11 @@ def test_perceptual_hashes_equal_imagehash_on_varied_images():
         assert checks.perceptual_hashes(gray) == (str(imagehash.phash(gray)), str(imagehash.dhash(gray))), image
 
 
-def test_a_batch_gives_what_each_image_alone_gives():
-    """Batched decoding and hashing must not change a verdict: a refused file in the batch (which sends the
-    batch to the image-by-image path) included."""
+@pytest.mark.parametrize("budget", [1 << 24, 3000])
+def test_a_batch_gives_what_each_image_alone_gives(monkeypatch, budget):
+    """Batched decoding and hashing must not change a verdict, whether the batch is decoded in one run or in
+    runs bounded by pixels (3,000: one or two of these images at a time)."""
+    monkeypatch.setattr(checks, "_BATCH_PIXELS", budget)
     cases = [KEPT[name]() for name in sorted(KEPT)] + [make() for make, _ in QUARANTINED.values()]
     cases += [_save(Image.fromarray(PIXELS), "PNG"), _save(Image.fromarray(PIXELS[:9, :30]), "JPEG")]
     alone = [checks.inspect_image(data, 8, 4.0) for data in cases]
@@ -171,6 +173,13 @@ def test_a_batch_gives_what_each_image_alone_gives():
     assert together == alone
     assert checks.inspect_images([c for c, a in zip(cases, alone) if a.reason is None], 8, 4.0) == \
         [a for a in alone if a.reason is None]
+
+
+def test_runs_are_bounded_by_pixels_and_a_large_image_goes_alone():
+    opened = [(checks.ImageInfo(width=w, height=h), object() if w else None)
+              for w, h in [(10, 10), (10, 10), (0, 0), (30, 30), (5, 5), (100, 100), (1, 1)]]
+    assert checks._chunks(opened, 250) == [[0, 1], [3], [4], [5], [6]]
+    assert checks._chunks(opened, 10 ** 6) == [[0, 1, 3, 4, 5, 6]]
 
 
 def test_the_batch_decoder_leaves_out_only_what_the_decoder_refuses():
