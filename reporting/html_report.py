@@ -297,12 +297,17 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
     bad_rows = [(r["split"], r["filename"], r["reason"], r["detail"]) for r in validation.get("examples", [])
                 if r["reason"]]
     sections.append(_table(["split", "file", "reason", "detail"], bad_rows, cls="quarantine"))
-    left_out = run_summary.read_left_out(nodes)
+    manifest = run_summary.read_manifest(nodes)
+    left_out = list(manifest.get("rejected", []))
+    unused = run_summary.unused_sources(manifest)
     sections.append("<h2 id=left-out>Files left out by data preparation</h2>")
     sections.append(_table(["file(s)", "reason"], [(" + ".join(item["files"]), item["reason"]) for item in left_out],
                            cls="left-out") if left_out else
-                    "<p class=muted>none: every file of the source became an example (or the data came as "
-                    "TFRecords, with no preparation here)</p>")
+                    "<p class=muted>no file refused (or the data came as TFRecords, with no preparation here)</p>")
+    if unused:
+        sections.append("<p>Not used, by choice: " + ", ".join(
+            f"{html.escape(source)} ({count} images)" for source, count in sorted(unused.items()))
+            + " (a held-out split; choose it with <code>--eval-split</code>)</p>")
 
     # --- suspected label errors and near-duplicates
     sections.append(_label_issue_section(nodes, validated_uri, splits, image_key, filename_key))
@@ -536,6 +541,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--out", default=None, help="default: OUTPUT_DIR/reports/<run>/data_report.html")
     parser.add_argument("--drift-threshold", type=float, default=configs.DataQualityConfig().drift_threshold)
     args = parser.parse_args(argv)
+    # TFMA's metrics reader calls a deprecated TensorFlow reader, and TensorFlow says so on every report:
+    # noise a user can do nothing about (failures still arrive as exceptions).
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     config = configs.PipelineConfig(trainer=configs.TrainerConfig(task=args.task),
                                     run=configs.RunConfig(pipeline_name=args.pipeline_name, output_dir=args.output_dir))
     try:

@@ -215,8 +215,8 @@ def load_validation_report(outputs: Dict[str, list]) -> tuple:
         return None, {}
 
 
-def read_left_out(nodes: Dict[str, mlmd.NodeRun]) -> List[Dict[str, object]]:
-    """What the data preparation left out, from the manifest beside the data ImportExampleGen read.
+def read_manifest(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, object]:
+    """The data preparation's manifest, beside the data ImportExampleGen read ({} when there is none).
 
     The preparation runs before TFX; its manifest travels with the prepared folder, so any recorded run
     (the summary now, the report later) can still say which files never became examples and why.
@@ -224,15 +224,26 @@ def read_left_out(nodes: Dict[str, mlmd.NodeRun]) -> List[Dict[str, object]]:
     node = nodes.get(names.IMPORT_EXAMPLE_GEN)
     base = mlmd.custom_property(node.execution, "input_base") if node is not None else None
     if not base:
-        return []
+        return {}
     import tensorflow as tf
 
     path = f"{str(base).rstrip('/')}/{names.MANIFEST_FILENAME}"
     try:
         with tf.io.gfile.GFile(path) as handle:
-            return list(json.load(handle).get("rejected", []))
+            return json.load(handle)
     except (tf.errors.NotFoundError, ValueError):
-        return []  # TFRecords of the user's own: nothing was prepared, nothing left out here
+        return {}  # TFRecords of the user's own: nothing was prepared, nothing left out here
+
+
+def read_left_out(nodes: Dict[str, mlmd.NodeRun]) -> List[Dict[str, object]]:
+    """The files the data preparation refused, each with its reason."""
+    return list(read_manifest(nodes).get("rejected", []))
+
+
+def unused_sources(manifest: Dict[str, object]) -> Dict[str, int]:
+    """Held-out split folders (or manifest split values) that were not chosen as eval: source -> images."""
+    layout = manifest.get("layout") or {}
+    return dict(layout.get("unused") or {}) if isinstance(layout, dict) else {}
 
 
 def format_left_out(left_out: List[Dict[str, object]], shown: int = 10) -> List[str]:

@@ -32,3 +32,10 @@ def test_files_left_out_by_the_preparation_are_counted_by_reason_and_named():
                         "1 no mask with this name stem")
     assert lines[1] == "  cat/notes.txt: not an image file" and lines[-1] == "  ... 3 more in the data report"
     assert format_left_out([]) == []
+
+
+def test_held_out_splits_not_chosen_are_read_from_the_manifest():
+    from reporting.run_summary import unused_sources
+
+    assert unused_sources({"layout": {"unused": {"test/": 127}}, "rejected": []}) == {"test/": 127}
+    assert unused_sources({"rejected": []}) == {} and unused_sources({}) == {}
