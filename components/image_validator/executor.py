@@ -145,11 +145,6 @@ def check_records(records: Sequence[bytes], split: str, config: ValidationConfig
     return rows
 
 
-def check_record(serialized: bytes, split: str, config: ValidationConfig) -> Dict[str, Any]:
-    """:func:`check_records` of one example."""
-    return check_records([serialized], split, config)[0]
-
-
 def resolve_duplicates(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Among rows with the same content hash, keep the first good one (train first, then by name)."""
     rows = list(rows)
