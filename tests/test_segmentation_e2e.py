@@ -14,6 +14,7 @@ import tensorflow as tf
 from PIL import Image
 
 from common import names
+from common.examples_io import record_dataset
 from ingest import embedded as default_data
 from ingest.config import DataConfig
 from pipeline.configs import BlessingConfig, PipelineConfig, RunConfig, TrainingLength
@@ -44,7 +45,7 @@ def seg_run(tmp_path_factory):
 def _eval_examples(summary):
     examples_dir = next(c for c in summary.components if c.node_id == "ImageValidator").outputs["validated_examples"][0]
     files = glob.glob(os.path.join(examples_dir, "Split-eval", "*"))
-    return [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    return [r.numpy() for r in record_dataset(files)]
 
 
 def test_all_components_complete_and_model_pushed(seg_run):
