@@ -18,6 +18,7 @@ import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+
 def _plain_writer(path: str):
     import tensorflow as tf
 
