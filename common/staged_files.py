@@ -65,6 +65,9 @@ class _WriteBundles(beam.DoFn):
             self._path = os.path.join(self._staging_dir, uuid.uuid4().hex)
             self._writer = self._open_writer(self._path)
         self._writer.write(element)
+        # Nothing per element (the staged path comes out of finish_bundle); returning None makes Beam log a
+        # warning for every bundle.
+        return ()
 
     def finish_bundle(self):
         if self._writer is not None:

@@ -70,11 +70,11 @@ EXPECTED_BAD = {
 }
 
 
-def _examples_artifact(root):
+def _examples_artifact(root, splits=SPLITS):
     examples = standard_artifacts.Examples()
     examples.uri = str(root / "examples")
-    examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
-    for split, files in SPLITS.items():
+    examples.split_names = artifact_utils.encode_split_names(list(splits))
+    for split, files in splits.items():
         split_dir = os.path.join(examples.uri, f"Split-{split}")
         os.makedirs(split_dir)
         options = tf.io.TFRecordOptions(compression_type="GZIP")
@@ -84,7 +84,7 @@ def _examples_artifact(root):
     return examples
 
 
-def _run(tmp_path, max_bad_fraction=0.9):
+def _run(tmp_path, max_bad_fraction=0.9, splits=SPLITS):
     outputs = {}
     for key, artifact_type in (("validated_examples", standard_artifacts.Examples),
                                ("quarantine", standard_artifacts.Examples), ("report", ImageValidationReport)):
@@ -94,7 +94,7 @@ def _run(tmp_path, max_bad_fraction=0.9):
     config = ValidationConfig(min_size=8, max_aspect_ratio=4.0, max_bad_fraction=max_bad_fraction)
     error = None
     try:
-        Executor().Do({"examples": [_examples_artifact(tmp_path)]}, outputs, {"config": config.to_json()})
+        Executor().Do({"examples": [_examples_artifact(tmp_path, splits)]}, outputs, {"config": config.to_json()})
     except TooManyBadExamples as err:
         error = err
     return outputs, error
@@ -122,6 +122,20 @@ def test_bad_examples_are_quarantined_with_their_reason(validated):
     for split in SPLITS:
         quarantined.update(dict(_read(outputs["quarantine"][0], split)))
     assert quarantined == EXPECTED_BAD
+
+
+def test_more_verdicts_than_beams_side_input_bulk_read(tmp_path):
+    """Past 100 keys Beam stops bulk-reading a multimap side input; the verdicts must still all apply
+    (here 70 duplicates and 40 empty files)."""
+    originals = {f"img{i}.png": _image(100 + i) for i in range(70)}
+    train = {**originals, **{f"img{i}_copy.png": data for i, (_, data) in enumerate(originals.items())},
+             **{f"empty{i}.png": b"" for i in range(40)}}
+    outputs, error = _run(tmp_path, splits={"train": train, "eval": {"eval_good.png": _image(6)}})
+    assert error is None
+    bad = dict(_read(outputs["quarantine"][0], "train"))
+    assert bad == {**{f"img{i}_copy.png": checks.DUPLICATE for i in range(70)},
+                   **{f"empty{i}.png": checks.EMPTY for i in range(40)}}
+    assert sorted(name for name, _ in _read(outputs["validated_examples"][0], "train")) == sorted(originals)
 
 
 def test_good_examples_pass_unchanged_and_counts_add_up(validated):
