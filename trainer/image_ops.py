@@ -79,6 +79,17 @@ def resize(image: tf.Tensor, size: int, method: str = "bilinear", policy: str = 
     """
     if policy not in RESIZE_POLICIES:
         raise ValueError(f"resize policy must be one of {RESIZE_POLICIES}, got {policy!r}")
+    # An image already at size×size comes out unchanged under every policy and method (scale 1 samples
+    # each pixel at its centre; tested): skipping the work is a third of Transform's per-image graph time
+    # on 32-px data, and the same saving in the serving graph.
+    shape = tf.shape(image)
+    done = tf.logical_and(tf.equal(shape[0], size), tf.equal(shape[1], size))
+    resized = tf.cond(done, lambda: image, lambda: _resize(image, size, method, policy))
+    return tf.ensure_shape(resized, [size, size, image.shape[-1]])
+
+
+def _resize(image: tf.Tensor, size: int, method: str, policy: str) -> tf.Tensor:
+    """:func:`resize` for an image of another size."""
     if policy == "crop":
         image = center_square(image)
     target = [size, size]

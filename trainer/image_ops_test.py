@@ -1,4 +1,4 @@
-"""The compact pixel encoding: the batched reader gives exactly what parse_tensor gives."""
+"""Image ops: the batched pixel reader gives exactly what parse_tensor gives; resizing to the same size is exact."""
 
 import numpy as np
 import pytest
@@ -21,3 +21,17 @@ def test_pixels_stored_at_another_size_are_a_clear_error():
     stored = image_ops.pixels_to_bytes(tf.zeros([2, 16, 16, 3], tf.uint8))
     with pytest.raises(tf.errors.InvalidArgumentError, match="another --image-size"):
         image_ops.bytes_to_pixels(stored, 32)
+
+
+@pytest.mark.parametrize("policy", ["squash", "crop", "letterbox"])
+@pytest.mark.parametrize("method", ["bilinear", "nearest"])
+def test_resize_leaves_an_image_at_the_target_size_unchanged_and_resizes_others(policy, method):
+    """The no-op shortcut returns the very pixels the full resize would (so skipping it is exact)."""
+    rng = np.random.default_rng(0)
+    image = tf.constant(rng.integers(0, 256, (37, 37, 3), dtype=np.uint8))
+    assert np.array_equal(image_ops.resize(image, 37, method, policy).numpy(), image.numpy())
+    assert np.array_equal(image_ops._resize(image, 37, method, policy).numpy(), image.numpy())
+    wide = tf.constant(rng.integers(0, 256, (20, 50, 3), dtype=np.uint8))
+    resized = image_ops.resize(wide, 37, method, policy)
+    assert resized.shape == (37, 37, 3)
+    assert np.array_equal(resized.numpy(), image_ops._resize(wide, 37, method, policy).numpy())
