@@ -1,10 +1,13 @@
 """preprocessing_fn through real TFT: decoding of every format, RGB conversion, resize, compactness."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from common import names
 from trainer import image_ops
+from trainer.config import TASKS, TrainerConfig
+from trainer.preprocessing import preprocessing_fn
 from trainer.conftest import IMAGE_SIZE, sample_images
 
 
@@ -68,3 +71,30 @@ def test_segmentation_refuses_crop_policy():
         TransformConfig(task="segmentation", resize_policy="crop")
     with pytest.raises(ValueError, match="resize_policy"):
         TransformConfig(resize_policy="stretch")
+
+
+def _raw_feature_spec(task: str) -> dict:
+    spec = {names.DEFAULT_IMAGE_KEY: tf.io.FixedLenFeature([], tf.string)}
+    if task == "classification":
+        spec[names.DEFAULT_LABEL_KEY] = tf.io.FixedLenFeature([], tf.int64)
+    elif task == "segmentation":
+        spec[names.DEFAULT_MASK_KEY] = tf.io.FixedLenFeature([], tf.string)
+    else:
+        spec.update({key: tf.io.VarLenFeature(tf.float32) for key in names.BOX_COORDINATE_KEYS})
+        spec[names.BOX_CLASS_KEY] = tf.io.VarLenFeature(tf.int64)
+    return spec
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_preprocessing_fn_has_no_analyzers(task):
+    """The pipeline analyzes the small eval split (pipeline.py, ``splits_config``): right only while TFT's
+    analysis computes nothing from the data.  An analyzer (a vocabulary, a mean) must be fitted on train:
+    add one, and this fails — set the Transform's analyze split back to train."""
+    from tensorflow_transform import analyzer_nodes, impl_helper
+
+    config = TrainerConfig(task=task).transform_config().to_dict()
+    specs = impl_helper.get_type_specs_from_feature_specs(_raw_feature_spec(task))
+    graph, _, outputs = impl_helper.trace_preprocessing_function(
+        lambda inputs: preprocessing_fn(inputs, config), specs, use_tf_compat_v1=False)
+    assert outputs, "the trace produced no outputs (a broken test, not a pass)"
+    assert graph.get_collection(analyzer_nodes.TENSOR_REPLACEMENTS) == []
