@@ -3,13 +3,15 @@
     python benchmarks/run_benchmarks.py [classification] [segmentation] [corrupt] [cifar] [isbi]
                                         [seeds-classification] [seeds-segmentation] [transfer] [throughput]
                                         [label-issues] [detection] [seeds-detection] [bccd] [anchor]
+                                        [scale] [scale-128k]
 
 ``anchor`` runs TFX's own CIFAR-10 pipeline (../shared/anchors/tfx-cifar10)
 and ours on its work, alternately A B A B, and records wall time, peak RSS
 (largest process and process tree) and per-component times as ratios
 (benchmarks/anchor.py).  ``scale`` runs 2,000 and 32,000 CIFAR-derived PNGs
 and rates every data component against a bare decode+resize loop over the
-same files (benchmarks/scale.py).
+same files (benchmarks/scale.py); ``scale-128k`` runs 2,000 and 128,000 (the
+memory target: flat peak RSS as the data grows 64×).
 
 ``bccd`` trains the detector on the real microscope set and scores the pushed
 model's raw-bytes signature against the VOC XML truth with an independent
@@ -423,14 +425,14 @@ def run_seeds(name: str) -> dict:
 def main(argv):
     sys.path.insert(0, str(ROOT))  # benchmarks.* and the project's packages
     names = argv or ["classification", "segmentation", "seeds-classification", "seeds-segmentation"]
-    special = ("transfer", "throughput", "label-issues", "anchor", "scale")
+    special = ("transfer", "throughput", "label-issues", "anchor", "scale", "scale-128k")
     unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n not in special]
     if unknown:
         print(f"unknown case(s) {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
         return 2
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in names:
-        if name in ("cifar", "isbi", "transfer", "throughput", "bccd", "scale") and not SHARED.is_dir():
+        if name in ("cifar", "isbi", "transfer", "throughput", "bccd", "scale", "scale-128k") and not SHARED.is_dir():
             print(f"skipping {name}: {SHARED} not present")
             continue
         if name == "anchor":
@@ -446,6 +448,11 @@ def main(argv):
             from benchmarks import scale
 
             results[name] = scale.measure()
+        elif name == "scale-128k":
+            from benchmarks import scale
+
+            # Issue [12]'s memory target: flat from 2,000 to 128,000 images (~12 min on 2 cores).
+            results[name] = scale.measure(2000, 128000)
         elif name == "transfer":
             results[name] = run_transfer()
         elif name == "throughput":
