@@ -327,7 +327,8 @@ def _write(splits, class_names: Sequence[str], out_dir: Path, layout: Layout) ->
         to_example=lambda record: ef.make_image_example(
             image_bytes=record.path.read_bytes(), label=class_ids[record.label_name], label_name=record.label_name,
             filename=record.name),
-        extra_manifest={"layout": dataclasses.asdict(layout),
+        # The left-out files are listed once, under "rejected" (the key every task's manifest uses).
+        extra_manifest={"layout": {k: v for k, v in dataclasses.asdict(layout).items() if k != "skipped"},
                         "rejected": [{"files": [name], "reason": reason} for name, reason in layout.skipped]})
 
 

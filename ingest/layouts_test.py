@@ -166,6 +166,7 @@ def test_files_that_are_not_images_are_listed_not_dropped_silently(tmp_path):
     assert "  left out: b/notes.txt (not an image file)" in result.describe()
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["rejected"] == [{"files": ["b/notes.txt"], "reason": "not an image file"}]
+    assert "notes.txt" not in json.dumps(manifest["layout"]), "listed once, under rejected"
 
 
 @pytest.mark.parametrize("where", ["same", "inside", "containing"])
