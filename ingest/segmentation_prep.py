@@ -78,23 +78,25 @@ def scan_pairs(root: Path) -> Tuple[List[SegmentationPair], List[Rejected]]:
             f"{root}: expected two folders, {IMAGES_DIR}/ and {MASKS_DIR}/, with files matched by name stem."
         )
     rejected: List[Rejected] = []
-    images = _by_stem(images_dir, shards.ANY_IMAGE_EXTENSIONS, IMAGES_DIR, rejected)
-    masks = _by_stem(masks_dir, MASK_EXTENSIONS, MASKS_DIR, rejected)
+    images = _by_stem(images_dir, shards.ANY_IMAGE_EXTENSIONS, IMAGES_DIR, rejected, "not an image file")
+    masks = _by_stem(masks_dir, MASK_EXTENSIONS, MASKS_DIR, rejected,
+                     f"not a lossless mask file ({', '.join(MASK_EXTENSIONS)})")
     pairs = [SegmentationPair(images[s], masks[s], images[s].name) for s in sorted(images.keys() & masks.keys())]
     rejected += [Rejected((f"{IMAGES_DIR}/{images[s].name}",), "no mask with this name stem") for s in sorted(images.keys() - masks.keys())]
     rejected += [Rejected((f"{MASKS_DIR}/{masks[s].name}",), "no image with this name stem") for s in sorted(masks.keys() - images.keys())]
     return pairs, rejected
 
 
-def _by_stem(folder: Path, extensions, label: str, rejected: List[Rejected]) -> Dict[str, Path]:
+def _by_stem(folder: Path, extensions, label: str, rejected: List[Rejected], other_reason: str) -> Dict[str, Path]:
     """Files by name stem; two files with one stem (a.png and a.jpg) are both left out, with the reason,
-    because which one a mask belongs to cannot be told."""
+    because which one a mask belongs to cannot be told.  Files of other extensions are left out with
+    ``other_reason`` (the same words as the other tasks use, so the summary counts them together)."""
     by_stem: Dict[str, List[Path]] = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
         if path.suffix.lower() not in extensions:
-            rejected.append(Rejected((f"{label}/{path.name}",), f"not one of {', '.join(extensions)}"))
+            rejected.append(Rejected((f"{label}/{path.name}",), other_reason))
             continue
         by_stem.setdefault(path.stem, []).append(path)
     unique = {}

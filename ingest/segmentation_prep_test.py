@@ -51,9 +51,13 @@ def test_values_are_mapped_to_class_ids_and_bad_pairs_left_out(tmp_path):
     _pair(src, "badvalue", image, np.where(_binary_mask() == 255, 128, 0))
     _pair(src, "badsize", image, _binary_mask(6, 7))
     (src / "images" / "lonely.png").write_bytes(_png(image))
+    (src / "images" / "notes.txt").write_text("not an image")
+    (src / "masks" / "ok0.jpg").write_bytes(b"lossy")
     dataset, rejected = segmentation_prep.prepare(
         src, tmp_path / "out", ["cell", "membrane"], segmentation_prep.parse_mask_values("0:1,255:0"), eval_fraction=0.25)
     reasons = {r.files[0]: r.reason for r in rejected}
+    assert reasons["images/notes.txt"] == "not an image file"  # the words the other tasks use
+    assert reasons["masks/ok0.jpg"].startswith("not a lossless mask file (.png")
     assert "no mask with this name stem" in reasons["images/lonely.png"]
     assert "value(s) [128] not in the value->class mapping [0, 255]" in reasons["images/badvalue.png"]
     assert "mask is 7x6 but image is 8x6" in reasons["images/badsize.png"]
