@@ -69,3 +69,32 @@ def test_small_images_are_upsampled_not_quarantined_at_a_large_input_size():
     config = PipelineConfig(trainer=TrainerConfig(image_size=224))
     assert validation_config(config).min_size == 8
     assert validation_config(PipelineConfig(quality=DataQualityConfig(min_image_size=40))).min_size == 40
+
+
+def test_statistics_profile_images_as_bytes_with_their_image_domain(tmp_path):
+    """Real TFDV with the pipeline's options: the image is profiled as bytes (sizes, formats), not as a
+    string feature whose every value (each image's bytes) is counted; the ids and labels stay exact."""
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_data_validation as tfdv
+
+    from ingest.example_format import make_image_example
+    from pipeline.pipeline import statistics_options
+    from tests.image_fixtures import encode
+
+    path = str(tmp_path / "examples.tfrecord")
+    rng = np.random.default_rng(0)
+    with tf.io.TFRecordWriter(path) as writer:
+        for i in range(120):  # TFDV's image-domain detection needs 100 values
+            image = encode(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8), "PNG")
+            writer.write(make_image_example(image, i % 3, f"class{i % 3}", f"f{i}.png").SerializeToString())
+    config = PipelineConfig(run=RunConfig(output_dir=str(tmp_path)))
+    stats = tfdv.generate_statistics_from_tfrecord(path, stats_options=statistics_options(config))
+    features = {f.path.step[0]: f for f in stats.datasets[0].features}
+    image = features["image"]
+    assert image.WhichOneof("stats") == "bytes_stats" and image.bytes_stats.common_stats.num_non_missing == 120
+    assert any(c.name == "domain_info" and "image_domain" in c.str for c in image.custom_stats)
+    assert features["filename"].string_stats.unique == 120
+    assert features["label_name"].string_stats.unique == 3
+    schema = tfdv.infer_schema(stats)
+    assert tfdv.get_feature(schema, "image").WhichOneof("domain_info") == "image_domain"
