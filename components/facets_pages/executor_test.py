@@ -13,7 +13,7 @@ from PIL import Image
 from tfx.components.statistics_gen.executor import Executor as StatisticsGenExecutor
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.facets_pages.executor import Executor, dive_rows
+from components.facets_pages.executor import Executor, dive_row, with_prediction
 from components.facets_pages.spec import HTMLPage
 from components.image_validator.executor import Executor as ValidatorExecutor, ValidationConfig
 from components.image_validator.spec import ImageValidationReport
@@ -103,13 +103,13 @@ def test_pages_are_single_self_contained_files(pages):
 
 
 def test_dive_rows_carry_every_example_with_its_fields():
-    report = {"examples": [
+    examples = [
         {"filename": "a.png", "split": "train", "label": 1, "reason": None, "width": 5, "height": 6, "format": "PNG"},
         {"filename": "b.png", "split": "eval", "label": 0, "reason": "too small", "width": 2, "height": 2,
-         "format": "PNG"}]}
+         "format": "PNG"}]
     predictions = {("train", "a.png"): {"predicted_label": "x", "confidence": "0.8", "score": "0.9",
                                         "suspect": "True"}}
-    rows = dive_rows(report, predictions, ["x", "y"])
+    rows = [with_prediction(dive_row(e, ["x", "y"]), predictions.get((e["split"], e["filename"]))) for e in examples]
     assert rows[0] == {"file": "a.png", "split": "train", "label": "y", "quarantine": "ok", "width": 5, "height": 6,
                        "format": "PNG", "predicted": "x", "confidence": 0.8, "correct": "no",
                        "label_issue_score": 0.9, "suspect": "yes"}
@@ -140,12 +140,14 @@ def test_a_large_dataset_shows_every_quarantined_and_suspected_example_and_an_ev
 
     rows = [{"split": "train", "file": f"{i:05d}.png", "quarantine": "ok", "suspect": "no"} for i in range(1000)]
     rows[7]["quarantine"], rows[500]["suspect"] = "truncated or corrupt image data", "yes"
-    chosen = select_for_dive(rows, limit=100)
-    assert len(chosen) == 100 and rows[7] in chosen and rows[500] in chosen
+    chosen, total = select_for_dive(iter(rows), limit=100)  # streamed: a generator is enough
+    assert total == 1000 and len(chosen) == 100 and rows[7] in chosen and rows[500] in chosen
     assert chosen == sorted(chosen, key=lambda r: r["file"])  # report order kept
-    assert chosen == select_for_dive(rows, limit=100)  # the same examples on every run
+    assert chosen == select_for_dive(rows, limit=100)[0]  # the same examples on every run
     assert sum(r["file"] < "00500" for r in chosen) in range(35, 66)  # spread over the whole report
-    assert select_for_dive(rows[:50], limit=100) == rows[:50]
+    assert select_for_dive(rows[:50], limit=100) == (rows[:50], 50)
+    shuffled = [dict(r, _order=(r["file"],)) for r in reversed(rows)]  # given out of order, with their place
+    assert [r["file"] for r in select_for_dive(shuffled, limit=100)[0]] == [r["file"] for r in chosen]
 
 
 def test_the_streamed_atlas_equals_the_atlas_of_a_list():
