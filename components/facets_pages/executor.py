@@ -11,9 +11,9 @@ shows the confusion matrix made of images.
 from __future__ import annotations
 
 import csv
+import heapq
 import json
 import os
-import heapq
 import zlib
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
@@ -51,7 +51,8 @@ def read_images(uri: str, split: str, image_key: str, filename_key: str) -> Iter
 MAX_DIVE_EXAMPLES = 20000
 
 
-def select_for_dive(rows: Iterable[Dict[str, Any]], limit: int = MAX_DIVE_EXAMPLES) -> Tuple[List[Dict[str, Any]], int]:
+def select_for_dive(rows: Iterable[Dict[str, Any]],
+                    limit: int = MAX_DIVE_EXAMPLES) -> Tuple[List[Dict[str, Any]], int]:
     """(chosen rows in report order, how many rows there were), holding at most ``limit`` rows at a time.
 
     All rows when they fit; else the quarantined and suspected ones plus a deterministic sample of the
