@@ -155,7 +155,7 @@ def resolve_duplicates(rows: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
         for row in good[1:]:
             leak = keeper["split"] == names.TRAIN_SPLIT and row["split"] != names.TRAIN_SPLIT
             row["reason"] = checks.LEAKAGE if leak else checks.DUPLICATE
-            row["detail"] = f"same bytes as {keeper['split']}/{keeper['filename']}"
+            row["detail"] = f"same bytes as {keeper['filename']} ({keeper['split']} split)"
     return rows
 
 

@@ -164,7 +164,7 @@ def test_report_records_properties_and_counts(validated):
     assert rows["gray16.png"]["reason"] is None and rows["gray16.png"]["mode"].startswith("I")
     assert rows["rgba.png"]["channels"] == 4 and rows["rgba.png"]["format"] == "PNG"
     assert 0.0 <= rows["good_b.png"]["brightness"] <= 1.0
-    assert "same bytes as train/good_a.png" in rows["leak_of_a.png"]["detail"]
+    assert rows["leak_of_a.png"]["detail"] == "same bytes as good_a.png (train split)"
     assert outputs["report"][0].get_int_custom_property("quarantined") == 7
 
 
