@@ -31,8 +31,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from common import names
 from ingest import example_format as ef
-from ingest.shards import (ANY_IMAGE_EXTENSIONS, FORMAT_VERSION, IMAGE_EXTENSIONS, DataPrepError, PreparedDataset, guard_output,
-                           load_prepared, stratified_split, write_tfrecords)
+from ingest.shards import (ANY_IMAGE_EXTENSIONS, FORMAT_VERSION, IMAGE_EXTENSIONS, NOT_AN_IMAGE, DataPrepError,
+                           PreparedDataset, guard_output, load_prepared, stratified_split, write_tfrecords)
 
 #: Folder names (any case) that name a split, never a class.  Held-out names are listed in the
 #: order the eval split is chosen when several are present: validation sets first, ``test`` last,
@@ -87,7 +87,7 @@ def _class_images(root: Path, class_dir: Path, split: Optional[str], layout: Lay
         if path.suffix.lower() in ANY_IMAGE_EXTENSIONS:  # unreadable formats too: the validator quarantines them
             records.append(ImageRecord(path=path, name=name, label_name=class_dir.name, split=split))
         else:
-            layout.skipped.append((name, "not an image file"))
+            layout.skipped.append((name, NOT_AN_IMAGE))
     return records
 
 

@@ -137,7 +137,7 @@ def scan_voc(root: Path, eval_split: Optional[str] = None
     files_in_images = [p for p in sorted((root / IMAGES_DIR).iterdir()) if not p.name.startswith(".")]
     # Formats TensorFlow cannot decode are kept: the ImageValidator quarantines them with the reason.
     images = {p.stem: p for p in files_in_images if p.suffix.lower() in shards.ANY_IMAGE_EXTENSIONS}
-    rejected += [Rejected((f"{IMAGES_DIR}/{p.name}",), "not an image file") for p in files_in_images
+    rejected += [Rejected((f"{IMAGES_DIR}/{p.name}",), shards.NOT_AN_IMAGE) for p in files_in_images
                  if p.suffix.lower() not in shards.ANY_IMAGE_EXTENSIONS]
     xmls = {p.stem: p for p in sorted((root / ANNOTATIONS_DIR).glob("*.xml"))}
     assignment, notes = _voc_splits(root, eval_split)

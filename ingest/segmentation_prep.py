@@ -78,7 +78,7 @@ def scan_pairs(root: Path) -> Tuple[List[SegmentationPair], List[Rejected]]:
             f"{root}: expected two folders, {IMAGES_DIR}/ and {MASKS_DIR}/, with files matched by name stem."
         )
     rejected: List[Rejected] = []
-    images = _by_stem(images_dir, shards.ANY_IMAGE_EXTENSIONS, IMAGES_DIR, rejected, "not an image file")
+    images = _by_stem(images_dir, shards.ANY_IMAGE_EXTENSIONS, IMAGES_DIR, rejected, shards.NOT_AN_IMAGE)
     masks = _by_stem(masks_dir, MASK_EXTENSIONS, MASKS_DIR, rejected,
                      f"not a lossless mask file ({', '.join(MASK_EXTENSIONS)})")
     pairs = [SegmentationPair(images[s], masks[s], images[s].name) for s in sorted(images.keys() & masks.keys())]
@@ -90,7 +90,7 @@ def scan_pairs(root: Path) -> Tuple[List[SegmentationPair], List[Rejected]]:
 def _by_stem(folder: Path, extensions, label: str, rejected: List[Rejected], other_reason: str) -> Dict[str, Path]:
     """Files by name stem; two files with one stem (a.png and a.jpg) are both left out, with the reason,
     because which one a mask belongs to cannot be told.  Files of other extensions are left out with
-    ``other_reason`` (the same words as the other tasks use, so the summary counts them together)."""
+    ``other_reason``."""
     by_stem: Dict[str, List[Path]] = {}
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):

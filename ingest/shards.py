@@ -30,6 +30,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
 UNREADABLE_IMAGE_EXTENSIONS = (".webp", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jp2", ".jxl", ".ico",
                                ".ppm", ".pgm", ".pbm", ".pnm", ".svg", ".psd", ".dng", ".cr2", ".nef", ".arw")
 ANY_IMAGE_EXTENSIONS = IMAGE_EXTENSIONS + UNREADABLE_IMAGE_EXTENSIONS
+#: Why a file of none of those extensions is left out: the same words for every task, so the summary counts
+#: such files together.
+NOT_AN_IMAGE = "not an image file"
 SUCCESS_MARKER = "_SUCCESS"
 MANIFEST_FILENAME = names.MANIFEST_FILENAME
 #: Bumped whenever the written format changes, so old prepared data is not reused.
