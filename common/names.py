@@ -102,6 +102,10 @@ LABELS_FILENAME = "labels.txt"
 MANIFEST_FILENAME = "manifest.json"
 #: Prepared TFRecord shards are GZIP-compressed; ImportExampleGen detects this from the suffix.
 TFRECORD_SUFFIX = ".tfrecord.gz"
+#: The manifest key, and its value, saying that prepared records are in a seeded shuffled order: then
+#: ImportExampleGen copies the shards as they are instead of shuffling every record in memory.
+RECORD_ORDER_KEY = "record_order"
+SHUFFLED_RECORD_ORDER = "seeded-shuffle"
 #: Written by the Trainer into its model_run artifact: train / validation example counts, steps, seed.
 TRAINING_SPLITS_FILENAME = "training_splits.json"
 #: Written by a --predict run into its report folder.

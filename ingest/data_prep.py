@@ -319,7 +319,7 @@ def describe(layout: Layout, counts: Dict[str, Dict[str, int]], class_names: Seq
     return lines
 
 
-def _write(splits, class_names: Sequence[str], out_dir: Path, layout: Layout) -> PreparedDataset:
+def _write(splits, class_names: Sequence[str], out_dir: Path, layout: Layout, seed: int) -> PreparedDataset:
     """Shards of classification examples (the image's bytes unchanged, its class id and name)."""
     class_ids = {name: i for i, name in enumerate(class_names)}
     return write_tfrecords(
@@ -329,7 +329,8 @@ def _write(splits, class_names: Sequence[str], out_dir: Path, layout: Layout) ->
             filename=record.name),
         # The left-out files are listed once, under "rejected" (the key every task's manifest uses).
         extra_manifest={"layout": {k: v for k, v in dataclasses.asdict(layout).items() if k != "skipped"},
-                        "rejected": [{"files": [name], "reason": reason} for name, reason in layout.skipped]})
+                        "rejected": [{"files": [name], "reason": reason} for name, reason in layout.skipped]},
+        seed=seed)
 
 
 def source_fingerprint(records: Iterable[ImageRecord], eval_fraction: float, seed: int) -> str:
@@ -362,7 +363,7 @@ def prepare(source: Path, out_dir: Path, eval_fraction: float = 0.2, seed: int =
     records, class_names, layout = list_source(source, eval_split)
     splits = assign_splits(records, eval_fraction, seed)
     check_classes(splits, class_names, layout)
-    return Preparation(_write(splits, class_names, out_dir, layout), layout, reused=False)
+    return Preparation(_write(splits, class_names, out_dir, layout, seed), layout, reused=False)
 
 
 def prepare_cached(source: Path, cache_root: Path, eval_fraction: float = 0.2, seed: int = 0,
@@ -383,7 +384,7 @@ def prepare_cached(source: Path, cache_root: Path, eval_fraction: float = 0.2, s
     existing = load_prepared(out_dir)
     if existing is not None:
         return Preparation(existing, layout, reused=True)
-    return Preparation(_write(splits, class_names, out_dir, layout), layout, reused=False)
+    return Preparation(_write(splits, class_names, out_dir, layout, seed), layout, reused=False)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

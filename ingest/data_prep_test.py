@@ -2,6 +2,7 @@
 
 import collections
 import csv
+import json
 
 import pytest
 import tensorflow as tf
@@ -40,6 +41,35 @@ def test_class_folders_round_trip(tmp_path):
         assert example["image"] == (src / example["filename"]).read_bytes()
         assert dataset.class_names[example["label"]] == example["label_name"]
     assert not {e["filename"] for e in train} & {e["filename"] for e in evals}
+
+
+def _shard_order(root, split):
+    """File names in each shard's record order, shard by shard."""
+    order = []
+    for path in sorted(tf.io.gfile.glob(str(root / split / f"*{ef.TFRECORD_SUFFIX}"))):
+        for record in tf.data.TFRecordDataset(path, compression_type="GZIP"):
+            order.append(tf.train.Example.FromString(record.numpy()).features.feature[
+                ef.FILENAME_KEY].bytes_list.value[0].decode())
+    return order
+
+
+def test_records_are_written_in_a_seeded_shuffled_order(tmp_path):
+    """Class folders list one class after another; the shards must not (ImportExampleGen copies them as is)."""
+    src = write_class_folders(tmp_path / "src", per_class=20)
+    first = data_prep.prepare(src, tmp_path / "a", eval_fraction=0.2, seed=0).dataset
+    order = _shard_order(first.root, "train")
+    assert sorted(order) == sorted(e["filename"] for e in _read_split(first.root, "train"))
+    classes = [name.split("/")[0] for name in order]
+    assert classes != sorted(classes)
+    # Mixed, not class runs: far more class changes between neighbours than the 2 of a sorted order.
+    assert sum(a != b for a, b in zip(classes, classes[1:])) > len(classes) // 3
+    manifest = json.loads((first.root / ef.MANIFEST_FILENAME).read_text())
+    assert manifest[ef.RECORD_ORDER_KEY] == ef.SHUFFLED_RECORD_ORDER
+    # Deterministic for a seed, and the seed changes it.
+    assert _shard_order(data_prep.prepare(src, tmp_path / "b", eval_fraction=0.2, seed=0).dataset.root,
+                        "train") == order
+    assert _shard_order(data_prep.prepare(src, tmp_path / "c", eval_fraction=0.2, seed=1).dataset.root,
+                        "train") != order
 
 
 def test_split_is_deterministic_and_seeded(tmp_path):

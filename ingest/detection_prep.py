@@ -303,6 +303,7 @@ def prepare(source: Path, out_dir: Path, class_names: Sequence[str] = (), eval_f
                         "notes": notes,
                         "box_counts": {split: sum(len(by_name[r.name][0]) for r in members)
                                        for split, members in splits.items()}},
+        seed=seed,
     )
     return dataset, rejected, notes
 

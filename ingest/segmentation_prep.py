@@ -198,6 +198,7 @@ def prepare(
             pair.image.read_bytes(), masks[pair.name], class_names, pair.name),
         extra_manifest={"task": "segmentation", "rejected": [dataclasses.asdict(r) for r in rejected],
                         "mask_values": {str(k): v for k, v in (mask_values or {}).items()}},
+        seed=seed,
     )
     return dataset, rejected
 

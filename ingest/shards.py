@@ -36,7 +36,9 @@ NOT_AN_IMAGE = "not an image file"
 SUCCESS_MARKER = "_SUCCESS"
 MANIFEST_FILENAME = names.MANIFEST_FILENAME
 #: Bumped whenever the written format changes, so old prepared data is not reused.
-FORMAT_VERSION = 3
+#: 4: records in a seeded shuffled order (``record_order`` in the manifest), which lets ImportExampleGen
+#: copy the shards instead of shuffling every record in memory (components/prepared_example_gen).
+FORMAT_VERSION = 4
 
 
 class DataPrepError(ValueError):
@@ -128,19 +130,32 @@ def _num_shards(count: int) -> int:
     return max(1, min(16, math.ceil(count / 2000)))
 
 
+def shuffled(records: Sequence, seed: int = 0) -> list:
+    """``records`` in a seeded pseudo-random order: a hash of (seed, name), so any input order gives the same.
+
+    Why: folders list one class after another.  Written in that order, a shard
+    is class-sorted and the Trainer's bounded shuffle buffer would see one class
+    at a time; shuffled here, every shard is a fair mix and nothing downstream
+    needs to hold the whole dataset to shuffle it.
+    """
+    return sorted(records, key=lambda r: hashlib.sha1(f"order:{seed}:{r.name}".encode()).digest())
+
+
 def write_tfrecords(
     splits: Dict[str, list],
     class_names: Sequence[str],
     out_dir: Path,
     to_example: Callable[[object], "tf.train.Example"],
     extra_manifest: Optional[dict] = None,
+    seed: int = 0,
 ) -> PreparedDataset:
     """Writes ``out_dir/<split>/data-*.tfrecord.gz``, ``labels.txt`` and a manifest.
 
     ``to_example`` turns one record into a tf.Example, so every task shares
-    the sharding, the manifest and the atomic write.  Writes into a temporary sibling and
-    renames at the end, so a failure never leaves a half-written dataset where
-    a good one was.
+    the sharding, the manifest and the atomic write.  Records are written in
+    the seeded order of ``shuffled`` (records need a ``name``).  Writes into a
+    temporary sibling and renames at the end, so a failure never leaves a
+    half-written dataset where a good one was.
     """
     import tensorflow as tf  # heavy import kept out of module import time
 
@@ -160,7 +175,7 @@ def write_tfrecords(
                 )
                 for i in range(shards)
             ]
-            for index, record in enumerate(records):
+            for index, record in enumerate(shuffled(records, seed)):
                 # deterministic: map fields (a tf.Example's features) in key order, so the same input
                 # always gives byte-identical shards (protobuf's map order otherwise varies between runs).
                 writers[index % shards].write(to_example(record).SerializeToString(deterministic=True))
@@ -168,7 +183,8 @@ def write_tfrecords(
                 writer.close()
             counts[split] = len(records)
         (tmp_dir / names.LABELS_FILENAME).write_text("".join(f"{n}\n" for n in class_names))
-        manifest = {"format_version": FORMAT_VERSION, "class_names": list(class_names), "split_counts": counts}
+        manifest = {"format_version": FORMAT_VERSION, "class_names": list(class_names), "split_counts": counts,
+                    names.RECORD_ORDER_KEY: names.SHUFFLED_RECORD_ORDER}
         if all(hasattr(r, "label_name") for records in splits.values() for r in records):
             manifest["class_counts"] = {
                 split: dict(collections.Counter(r.label_name for r in records)) for split, records in splits.items()

@@ -31,6 +31,7 @@ from components.label_inspector.component import LabelInspector
 from components.label_inspector.executor import InspectionConfig
 from components.model_card.component import ModelCardGen
 from components.model_card.executor import CardConfig
+from components.prepared_example_gen.executor import Executor as PreparedExampleGenExecutor
 from components.tflite_evaluator.component import TfliteEvaluator
 from common import names
 from ingest.source import DataSource
@@ -171,6 +172,8 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         input_base=runtime.get("data-root", data.input_base),
         input_config=data.input_config, output_config=data.output_config,
     )
+    # Prepared data is already in a seeded shuffled order: its shards are copied, not reshuffled in memory.
+    example_gen.executor_spec = executor_spec.BeamExecutorSpec(PreparedExampleGenExecutor)
     # Every image is decoded once here; only the good examples flow on.
     image_validator = ImageValidator(examples=example_gen.outputs["examples"], config=validation_config(config))
     examples = image_validator.outputs["validated_examples"]

@@ -114,6 +114,18 @@ def test_every_component_ran_and_is_recorded_in_mlmd(cold_run):
     assert os.path.isdir(_component(summary, "Transform").outputs["transformed_examples"][0])
 
 
+def test_import_example_gen_copies_the_prepared_shuffled_shards(cold_run):
+    """Prepared records are already in a seeded shuffled order: copied byte for byte, not reshuffled in memory."""
+    config, summary, _ = cold_run
+    examples = _component(summary, "ImportExampleGen").outputs["examples"][0]
+    (manifest,) = glob.glob(os.path.join(config.prepared_data_dir, "*", names.MANIFEST_FILENAME))
+    assert json.load(open(manifest))[names.RECORD_ORDER_KEY] == names.SHUFFLED_RECORD_ORDER
+    for split in (names.TRAIN_SPLIT, names.EVAL_SPLIT):
+        prepared = sorted(glob.glob(os.path.join(os.path.dirname(manifest), split, f"*{names.TFRECORD_SUFFIX}")))
+        copied = sorted(glob.glob(os.path.join(examples, f"Split-{split}", "*")))
+        assert prepared and [open(p, "rb").read() for p in copied] == [open(p, "rb").read() for p in prepared]
+
+
 def test_evaluator_metrics_cover_the_eval_split(cold_run):
     config, summary, _ = cold_run
     metrics = summary.metrics

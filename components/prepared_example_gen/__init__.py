@@ -1,0 +1,1 @@
+"""ImportExampleGen executor that copies prepared, already shuffled shards instead of reshuffling them."""
