@@ -76,7 +76,7 @@ class _WriteBundles(beam.DoFn):
 
 
 def _finalize(staged: List[str], staging_dir: str, final_paths: Callable[[int], List[str]],
-              join: bool, open_writer: Callable[[str], object]) -> List[str]:
+              join: bool, open_writer: Callable[[str], object], empty_file: bool = True) -> List[str]:
     """Moves the staged files to their final names (or joins them into one) and removes the staging folder."""
     import tensorflow as tf
 
@@ -94,40 +94,53 @@ def _finalize(staged: List[str], staging_dir: str, final_paths: Callable[[int], 
         written = final_paths(len(staged))
         for source, target in zip(staged, written):
             tf.io.gfile.rename(source, target, overwrite=True)
-    else:  # no element: one empty, valid file, as Beam's own sinks leave
+    elif empty_file:  # no element: one empty, valid file, as Beam's own sinks leave
         written = final_paths(1)
         open_writer(written[0]).close()
+    else:
+        written = []
     if tf.io.gfile.exists(staging_dir):
         tf.io.gfile.rmtree(staging_dir)
     return written
 
 
 class _WriteStaged(beam.PTransform):
-    def __init__(self, directory: str, final_paths: Callable[[int], List[str]], open_writer, join: bool):
+    def __init__(self, directory: str, final_paths: Callable[[int], List[str]], open_writer, join: bool,
+                 empty_file: bool = True):
         super().__init__()
         self._directory, self._final_paths, self._open_writer, self._join = directory, final_paths, open_writer, join
+        self._empty_file = empty_file
 
     def expand(self, elements):
         staging_dir = os.path.join(self._directory, f".staging-{uuid.uuid4().hex}")
         return (elements
                 | "WriteBundles" >> beam.ParDo(_WriteBundles(staging_dir, self._open_writer))
                 | "AllStaged" >> beam.combiners.ToList()
-                | "Finalize" >> beam.Map(_finalize, staging_dir, self._final_paths, self._join, self._open_writer))
+                | "Finalize" >> beam.Map(_finalize, staging_dir, self._final_paths, self._join, self._open_writer,
+                                         self._empty_file))
 
 
-def write_tfrecords(directory: str, prefix: str = "data_tfrecord", gzip: bool = False) -> beam.PTransform:
+def write_tfrecords(directory: str, prefix: str = "data_tfrecord", gzip: bool = False,
+                    empty_file: bool = True) -> beam.PTransform:
     """Serialized records to ``directory/<prefix>-NNNNN-of-MMMMM`` TFRecord shards, one a bundle.
 
     Plain by default: encoded images do not compress, and GZIP cost ~80 µs per 3 KB PNG (~3 ms per
     100 KB photo) for nothing.  ``gzip``: GZIP with a ``.gz`` suffix, from which TFX's readers (and
-    :func:`common.examples_io.record_dataset`) tell the compression.
+    :func:`common.examples_io.record_dataset`) tell the compression.  With no element, one empty file
+    is written unless ``empty_file`` is false (for a second writer into a folder that has its own).
+
+    Several writers may share ``directory`` under different prefixes.  Why: on the DirectRunner a
+    ``Flatten`` of PCollections from different stages in front of one writer holds its whole input in
+    memory (the ImageValidator's good records: 260 MB more at 32,000 small PNGs); a writer per input
+    streams.
     """
     suffix = ".gz" if gzip else ""
 
     def final_paths(count: int) -> List[str]:
         return [os.path.join(directory, f"{prefix}-{i:05d}-of-{count:05d}{suffix}") for i in range(count)]
 
-    return _WriteStaged(directory, final_paths, _gzip_writer if gzip else _plain_writer, join=False)
+    return _WriteStaged(directory, final_paths, _gzip_writer if gzip else _plain_writer, join=False,
+                        empty_file=empty_file)
 
 
 def write_lines(path: str) -> beam.PTransform:

@@ -50,8 +50,12 @@ def test_no_elements_leave_one_empty_valid_file(tmp_path):
     _run(lambda p: (
         (p | "Records" >> beam.Create([b"x"]) | beam.Filter(lambda _: False)
          | "Write" >> staged_files.write_tfrecords(str(tmp_path / "none"))),
+        # A second writer into the same folder, told to leave nothing when it has nothing.
+        (p | "More" >> beam.Create([b"y"]) | "NoMore" >> beam.Filter(lambda _: False)
+         | "WriteMore" >> staged_files.write_tfrecords(str(tmp_path / "none"), prefix="more", empty_file=False)),
         (p | "Lines" >> beam.Create(["x"]) | "NoLines" >> beam.Filter(lambda _: False)
          | "WriteLines" >> staged_files.write_lines(str(tmp_path / "rows.jsonl")))))
     files, written = _records(tmp_path / "none")
     assert [os.path.basename(f) for f in files] == ["data_tfrecord-00000-of-00001"] and written == []
+    assert sorted(os.listdir(tmp_path / "none")) == ["data_tfrecord-00000-of-00001"]  # no staging left either
     assert (tmp_path / "rows.jsonl").read_text() == ""

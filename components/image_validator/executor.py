@@ -84,6 +84,8 @@ _HINTS = {
 
 #: Images checked together: decoding and hashing run vectorised over a batch (one graph call, one DCT).
 CHECK_BATCH = 256
+#: Shards of records that had byte-identical copies in their split (rare), beside the main ``data_tfrecord-*``.
+IDENTICAL_SHARDS_PREFIX = "identical_tfrecord"
 
 
 class TooManyBadExamples(RuntimeError):
@@ -380,14 +382,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                           | f"GroupIdentical[{split}]" >> beam.GroupByKey()
                           | f"ShareVerdicts[{split}]" >> beam.FlatMap(_share_verdicts, verdicts_by_key).with_outputs(
                               _Route.BAD, main="good"))
-                _ = ((routed.good, shared.good)
-                     | f"AllGood[{split}]" >> beam.Flatten()
-                     | f"WriteGood[{split}]" >> staged_files.write_tfrecords(
-                         artifact_utils.get_split_uri([validated], split)))
-                _ = ((routed[_Route.BAD], shared[_Route.BAD])
-                     | f"AllBad[{split}]" >> beam.Flatten()
-                     | f"WriteBad[{split}]" >> staged_files.write_tfrecords(
-                         artifact_utils.get_split_uri([quarantine], split)))
+                # A writer per stage's output, not one behind a Flatten: on the DirectRunner that Flatten held
+                # every good record in memory (+260 MB at 32,000 small PNGs).
+                for label, outputs, artifact in (("Good", (routed.good, shared.good), validated),
+                                                 ("Bad", (routed[_Route.BAD], shared[_Route.BAD]), quarantine)):
+                    split_uri = artifact_utils.get_split_uri([artifact], split)
+                    _ = outputs[0] | f"Write{label}[{split}]" >> staged_files.write_tfrecords(split_uri)
+                    _ = outputs[1] | f"Write{label}Identical[{split}]" >> staged_files.write_tfrecords(
+                        split_uri, prefix=IDENTICAL_SHARDS_PREFIX, empty_file=False)
             _ = (rows
                  | "RowJson" >> beam.Map(lambda r: json.dumps({k: v for k, v in r.items() if k != "record"},
                                                               sort_keys=True))

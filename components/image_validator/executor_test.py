@@ -12,8 +12,8 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from common.examples_io import record_dataset
 from components.image_validator import checks
-from components.image_validator.executor import (REPORT_FILENAME, Executor, TooManyBadExamples, ValidationConfig,
-                                                 summarize)
+from components.image_validator.executor import (IDENTICAL_SHARDS_PREFIX, REPORT_FILENAME, Executor,
+                                                 TooManyBadExamples, ValidationConfig, summarize)
 from components.image_validator.report import load_report
 from components.image_validator.spec import ROWS_FILENAME, ImageValidationReport
 from ingest.example_format import make_image_example
@@ -79,8 +79,12 @@ def _examples_artifact(root, splits=SPLITS):
         os.makedirs(split_dir)
         options = tf.io.TFRecordOptions(compression_type="GZIP")
         with tf.io.TFRecordWriter(os.path.join(split_dir, "data_tfrecord-00000-of-00001.gz"), options) as writer:
-            for i, (name, data) in enumerate(files.items()):
-                writer.write(make_image_example(data, i % 2, str(i % 2), name).SerializeToString())
+            # A list of (name, bytes) may repeat a record (one label for all, so repeats are byte-identical).
+            items = files.items() if isinstance(files, dict) else files
+            for i, (name, data) in enumerate(items):
+                label = i % 2 if isinstance(files, dict) else 0
+                # deterministic: protobuf's map order otherwise differs between two equal examples.
+                writer.write(make_image_example(data, label, str(label), name).SerializeToString(deterministic=True))
     return examples
 
 
@@ -136,6 +140,23 @@ def test_more_verdicts_than_beams_side_input_bulk_read(tmp_path):
     assert bad == {**{f"img{i}_copy.png": checks.DUPLICATE for i in range(70)},
                    **{f"empty{i}.png": checks.EMPTY for i in range(40)}}
     assert sorted(name for name, _ in _read(outputs["validated_examples"][0], "train")) == sorted(originals)
+
+
+def test_byte_identical_records_share_their_verdicts_one_each(tmp_path):
+    """The same record three times (a CSV listing one file thrice) keeps one good copy; an empty one twice, none."""
+    train = [("same.png", GOOD)] * 3 + [("empty.png", b"")] * 2 + [("other.png", _image(2))]
+    outputs, error = _run(tmp_path, splits={"train": train, "eval": {"eval_good.png": _image(6)}})
+    assert error is None
+    assert sorted(_read(outputs["validated_examples"][0], "train")) == [("other.png", None), ("same.png", None)]
+    assert sorted(_read(outputs["quarantine"][0], "train")) == [
+        ("empty.png", checks.EMPTY), ("empty.png", checks.EMPTY),
+        ("same.png", checks.DUPLICATE), ("same.png", checks.DUPLICATE)]
+    # They went through the grouped path, written beside the streamed shards.
+    for key in ("validated_examples", "quarantine"):
+        names = os.listdir(os.path.join(outputs[key][0].uri, "Split-train"))
+        assert any(n.startswith(IDENTICAL_SHARDS_PREFIX) for n in names), names
+    assert not any(n.startswith(IDENTICAL_SHARDS_PREFIX)
+                   for n in os.listdir(os.path.join(outputs["validated_examples"][0].uri, "Split-eval")))
 
 
 def test_good_examples_pass_unchanged_and_counts_add_up(validated):
