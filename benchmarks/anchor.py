@@ -119,6 +119,13 @@ def peak_rss_by_component(metadata_path: str, pipeline_name: str, timeline: List
         inside = [rss for when, rss in timeline if start <= when <= end]
         if inside:
             peaks[name] = round(max(inside) / 2 ** 20)
+    if nodes:  # what the runner does around the pipeline: data preparation before, the reports after
+        first = min(node.execution.create_time_since_epoch for node in nodes.values()) / 1000
+        last = max(node.execution.last_update_time_since_epoch for node in nodes.values()) / 1000
+        for name, inside in (("(before the pipeline: data preparation)", [r for t, r in timeline if t < first]),
+                             ("(after the pipeline: reports)", [r for t, r in timeline if t > last])):
+            if inside:
+                peaks[name] = round(max(inside) / 2 ** 20)
     return peaks
 
 

@@ -59,3 +59,13 @@ def test_no_elements_leave_one_empty_valid_file(tmp_path):
     assert [os.path.basename(f) for f in files] == ["data_tfrecord-00000-of-00001"] and written == []
     assert sorted(os.listdir(tmp_path / "none")) == ["data_tfrecord-00000-of-00001"]  # no staging left either
     assert (tmp_path / "rows.jsonl").read_text() == ""
+
+
+def test_batches_of_records_are_written_record_by_record(tmp_path):
+    batches = [[f"b{b}r{r}".encode() for r in range(b % 5 + 1)] for b in range(40)]
+    _run(lambda p: (p | "Batches" >> beam.Create(batches, reshuffle=True)
+                    | "Write" >> staged_files.write_tfrecords(str(tmp_path / "out"), prefix="x", batches=True)),
+         workers=2)
+    files, written = _records(tmp_path / "out")
+    assert sorted(written) == sorted(record for batch in batches for record in batch)
+    assert all(os.path.basename(f).startswith("x-") for f in files)

@@ -15,8 +15,9 @@ a module the ImageValidator's executor imports         ImageValidator and everyt
 (components/image_validator/, common/)
 a module the AnomalyGate's executor imports            AnomalyGate (it re-decides; Transform's inputs are
                                                        unchanged, so Transform stays cached if it passes)
-a module ``preprocessing_fn`` imports                  Transform, Trainer, Evaluator, Pusher
-(trainer/preprocessing.py, image_ops.py, tasks/, …)
+a module ``preprocessing_fn`` or Transform's           Transform, Trainer, Evaluator, Pusher
+executor imports (trainer/preprocessing.py,
+image_ops.py, tasks/, components/staged_transform/, …)
 any other module ``run_fn`` imports (run.py,           Trainer, Evaluator, Pusher — not Transform
 inputs.py, signatures.py, …)
 a training setting (learning rate, backbone, …)        Trainer, Evaluator, Pusher — not Transform
@@ -55,7 +56,8 @@ ENTRY_MODULES = {
     "FacetsPages": "components.facets_pages.executor",
     "TfliteEvaluator": "trainer.tflite_evaluation",
     "ModelCardGen": "components.model_card.executor",
-    "Transform": "trainer.preprocessing",
+    # preprocessing_fn, and the executor that materialises its output.
+    "Transform": ("trainer.preprocessing", "components.staged_transform.executor"),
     "Trainer": "trainer.run",
     # The custom TFMA metrics (segmentation IoU; detection: the baseline fix and the matched-box IoU).
     "Evaluator": ("components.iou_metric", "components.box_metrics"),

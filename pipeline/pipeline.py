@@ -32,6 +32,7 @@ from components.label_inspector.executor import InspectionConfig
 from components.model_card.component import ModelCardGen
 from components.model_card.executor import CardConfig
 from components.prepared_example_gen.executor import Executor as PreparedExampleGenExecutor
+from components.staged_transform.executor import Executor as StagedTransformExecutor
 from components.tflite_evaluator.component import TfliteEvaluator
 from common import names
 from ingest.source import DataSource
@@ -214,6 +215,8 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         splits_config=tfx.proto.SplitsConfig(analyze=[names.EVAL_SPLIT],
                                              transform=[names.TRAIN_SPLIT, names.EVAL_SPLIT]),
     )
+    # TFX's Transform; its output is written a batch at a time by the C++ writer (see the executor's docstring).
+    transform.executor_spec = executor_spec.BeamExecutorSpec(StagedTransformExecutor)
     transform.add_upstream_node(anomaly_gate)
     trainer = tfx.components.Trainer(
         run_fn=RUN_FN,

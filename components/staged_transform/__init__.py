@@ -1,0 +1,1 @@
+"""TFX's Transform executor, materialising transformed examples through the staged C++ TFRecord writer."""
