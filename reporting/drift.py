@@ -2,8 +2,9 @@
 
 Label distances come from TFDV's own comparators (L-infinity for categorical
 labels, Jensen-Shannon divergence for numeric histograms); image statistics
-(brightness, size, format, channels) come from the ImageValidator's per-image
-rows and are compared with the L-infinity distance of their histograms.
+(brightness, size, format, channels) come from a digest of the ImageValidator's
+per-image rows (components/image_validator/report.py) and are compared with
+the L-infinity distance of their histograms.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import collections
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
+
+from components.image_validator.report import BRIGHTNESS_EDGES
 
 
 def label_distribution(stats, label_key: str) -> Dict[str, float]:
@@ -77,40 +80,49 @@ def linf(a: Dict[str, float], b: Dict[str, float]) -> float:
     return max((abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in keys), default=0.0)
 
 
-def histogram(values: Sequence[float], bins: np.ndarray) -> Dict[str, float]:
-    counts, _ = np.histogram(np.asarray(values, float), bins=bins)
-    total = counts.sum() or 1
+def shares(counts: Sequence[int], bins: Sequence[float]) -> Dict[str, float]:
+    """Histogram counts as shares, keyed by each bin's lower edge."""
+    total = sum(counts) or 1
     return {f"{bins[i]:.1f}": c / total for i, c in enumerate(counts)}
 
 
-def split_rows(validation: Dict[str, Any], split: str, good_only: bool = True) -> List[Dict[str, Any]]:
-    return [r for r in validation.get("examples", []) if r["split"] == split and (r["reason"] is None or not good_only)]
+def split_digest(validation: Dict[str, Any], split: str) -> Optional[Dict[str, Any]]:
+    """The good images of one split, digested (components/image_validator/report.py); None if it has none."""
+    return validation.get("digest", {}).get("splits", {}).get(split)
 
 
-def image_stat_skew(rows_a: List[Dict[str, Any]], rows_b: List[Dict[str, Any]]) -> Dict[str, float]:
-    """L-infinity distances between two sets of images: brightness, width, height, format, channels."""
-    if not rows_a or not rows_b:
+def merged_digest(validation: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """Every split's digest added up (the data report's image-property charts cover all good images)."""
+    parts = list(validation.get("digest", {}).get("splits", {}).values())
+    if not parts:
+        return None
+    merged = {"good": sum(p["good"] for p in parts),
+              "counts": {field: sum((collections.Counter(p["counts"][field]) for p in parts), collections.Counter())
+                         for field in parts[0]["counts"]},
+              "brightness": [sum(values) for values in zip(*(p["brightness"] for p in parts))]}
+    return merged
+
+
+def image_stat_skew(a: Optional[Dict[str, Any]], b: Optional[Dict[str, Any]]) -> Dict[str, float]:
+    """L-infinity distances between two digested sets of images: brightness, width, height, format, channels."""
+    if not a or not b or not a["good"] or not b["good"]:
         return {}
-    result = {}
-    for key, bins in (("brightness", np.linspace(0, 1, 11)),):
-        result[key] = linf(histogram([r[key] for r in rows_a], bins), histogram([r[key] for r in rows_b], bins))
+    result = {"brightness": linf(shares(a["brightness"], BRIGHTNESS_EDGES), shares(b["brightness"], BRIGHTNESS_EDGES))}
     for key in ("width", "height", "format", "channels"):
-        a = collections.Counter(str(r[key]) for r in rows_a)
-        b = collections.Counter(str(r[key]) for r in rows_b)
-        result[key] = linf({k: v / len(rows_a) for k, v in a.items()}, {k: v / len(rows_b) for k, v in b.items()})
+        result[key] = linf({k: v / a["good"] for k, v in a["counts"][key].items()},
+                           {k: v / b["good"] for k, v in b["counts"][key].items()})
     return result
 
 
-def class_pixel_shares(rows: List[Dict[str, Any]]) -> Dict[str, float]:
-    """Segmentation: each class's share of the labelled (not ignored) pixels, from the validator's rows."""
-    totals: Dict[str, int] = collections.Counter()
-    for row in rows:
-        totals.update({k: int(v) for k, v in row.get("class_pixels", {}).items()})
+def class_pixel_shares(digested: Optional[Dict[str, Any]]) -> Dict[str, float]:
+    """Segmentation: each class's share of the labelled (not ignored) pixels of a digested split."""
+    totals = (digested or {}).get("class_pixels", {})
     pixels = sum(totals.values())
     return {k: v / pixels for k, v in sorted(totals.items(), key=lambda kv: int(kv[0]))} if pixels else {}
 
 
-def ignored_share(rows: List[Dict[str, Any]]) -> Optional[float]:
-    """Segmentation: mean share of pixels labelled ignore, over the rows' masks (None without masks)."""
-    shares = [r.get("ignored_fraction", 0.0) for r in rows]
-    return sum(shares) / len(shares) if shares else None
+def ignored_share(digested: Optional[Dict[str, Any]]) -> Optional[float]:
+    """Segmentation: mean share of pixels labelled ignore over a digested split's masks (None without any)."""
+    if not digested or not digested["good"]:
+        return None
+    return digested["ignored_fraction_sum"] / digested["good"]

@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -59,16 +59,15 @@ def _feature_keys(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, Optional[str]]:
     return keys
 
 
-def _read_examples(uri: str, split: str, limit: int = 2000) -> List[Any]:
+def _read_examples(uri: str, split: str, limit: int = 2000) -> Iterator[Any]:
+    """The split's first ``limit`` tf.Examples, one at a time (a whole split would not fit at scale)."""
     import tensorflow as tf
 
     from common.examples_io import record_dataset
 
     files = tf.io.gfile.glob(os.path.join(uri, f"Split-{split}", "*"))
-    examples = []
     for record in record_dataset(files).take(limit):
-        examples.append(tf.train.Example.FromString(record.numpy()))
-    return examples
+        yield tf.train.Example.FromString(record.numpy())
 
 
 def _bytes(example, key: str) -> Optional[bytes]:
@@ -243,14 +242,14 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
 
     # --- image properties
     sections.append("<h2 id=images>Image sizes, formats and channels</h2>")
-    good = [r for r in validation.get("examples", []) if r["reason"] is None]
+    good = drift.merged_digest(validation)
     charts = []
     for key, title in (("width", "width (px)"), ("height", "height (px)"), ("format", "format"),
                        ("channels", "channels"), ("mode", "pixel mode")):
-        counter = collections.Counter(str(r[key]) for r in good)
+        counter = collections.Counter(good["counts"][key] if good else {})
         charts.append(svg_bars([(k, float(v)) for k, v in counter.most_common(12)], title))
     if good:
-        hist = drift.histogram([r["brightness"] for r in good], np.linspace(0, 1, 11))
+        hist = drift.shares(good["brightness"], drift.BRIGHTNESS_EDGES)
         charts.append(svg_bars([(k, v) for k, v in hist.items()], "mean brightness (share)"))
     sections.append(f'<div class="charts">{"".join(charts)}</div>')
 
@@ -294,8 +293,8 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
         for reason, examples in sorted(by_reason.items()):
             sections.append(_grid(reason, [(_thumbnail(_bytes(e, image_key)), (_bytes(e, filename_key) or b"").decode())
                                            for e in examples]))
-    bad_rows = [(r["split"], r["filename"], r["reason"], r["detail"]) for r in validation.get("examples", [])
-                if r["reason"]]
+    bad_rows = [(r["split"], r["filename"], r["reason"], r["detail"])
+                for r in validation.get("digest", {}).get("bad", [])]
     sections.append(_table(["split", "file", "reason", "detail"], bad_rows, cls="quarantine"))
     manifest = run_summary.read_manifest(nodes)
     left_out = list(manifest.get("rejected", []))
@@ -356,7 +355,7 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
         if distance is None:
             distance = drift.linf(drift.label_distribution(stats["train"], label_key), drift.label_distribution(stats["eval"], label_key))
         skew_rows.append(("label distribution (TFDV skew comparator: L∞ or JS divergence)", f"{distance:.3f}"))
-    for key, value in drift.image_stat_skew(drift.split_rows(validation, "train"), drift.split_rows(validation, "eval")).items():
+    for key, value in drift.image_stat_skew(drift.split_digest(validation, "train"), drift.split_digest(validation, "eval")).items():
         skew_rows.append((f"image {key}", f"{value:.3f}"))
     sections.append(_table(["statistic", "distance train↔eval"], skew_rows))
     sections.append("<h2 id=drift>Drift against the previous run</h2>")
@@ -376,7 +375,8 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
             rows.append(("label distribution (TFDV drift comparator: L∞ or JS divergence)", f"{distance:.3f}",
                          "DRIFT" if distance > drift_threshold else "ok"))
         prev_validation = _load_validation(previous)
-        for key, value in drift.image_stat_skew(drift.split_rows(validation, "train"), drift.split_rows(prev_validation, "train")).items():
+        for key, value in drift.image_stat_skew(drift.split_digest(validation, "train"),
+                                                 drift.split_digest(prev_validation, "train")).items():
             rows.append((f"image {key}", f"{value:.3f}", "DRIFT" if value > drift_threshold else "ok"))
         sections.append(f"<p>compared with run {_esc(previous_id)}; threshold {drift_threshold:g}</p>")
         sections.append(_table(["statistic", "distance", "verdict"], rows, cls="drift"))
@@ -420,6 +420,8 @@ def _images_by_name(uri: Optional[str], splits, image_key: str, filename_key: st
             key = (split, (_bytes(example, filename_key) or b"").decode())
             if key in wanted:
                 found[key] = _bytes(example, image_key)
+                if len(found) == len(wanted):
+                    return found
     return found
 
 
@@ -496,16 +498,16 @@ def _class_pixel_section(validation: Dict[str, Any], splits: Dict[str, Any], cla
                          previous: Dict[str, Any]) -> str:
     """Segmentation: each class's share of labelled pixels and the ignored share, per split and vs the previous run."""
     columns = [s for s in sorted(splits)]
-    shares = {s: drift.class_pixel_shares(drift.split_rows(validation, s)) for s in columns}
+    shares = {s: drift.class_pixel_shares(drift.split_digest(validation, s)) for s in columns}
     if previous:
         columns.append("train, previous run")
-        shares[columns[-1]] = drift.class_pixel_shares(drift.split_rows(previous, names.TRAIN_SPLIT))
+        shares[columns[-1]] = drift.class_pixel_shares(drift.split_digest(previous, names.TRAIN_SPLIT))
     ids = sorted({k for values in shares.values() for k in values}, key=int)
     name = (lambda k: class_names[int(k)] if int(k) < len(class_names) else k)
     rows = [(name(k), *[f"{100 * shares[c][k]:.2f}%" if k in shares[c] else "n/a" for c in columns]) for k in ids]
-    ignored = {s: drift.ignored_share(drift.split_rows(validation, s)) for s in sorted(splits)}
+    ignored = {s: drift.ignored_share(drift.split_digest(validation, s)) for s in sorted(splits)}
     if previous:
-        ignored[columns[-1]] = drift.ignored_share(drift.split_rows(previous, names.TRAIN_SPLIT))
+        ignored[columns[-1]] = drift.ignored_share(drift.split_digest(previous, names.TRAIN_SPLIT))
     rows.append(("(ignored: not in the loss, the IoU or the shares above)",
                  *[f"{100 * ignored[c]:.2f}%" if ignored.get(c) is not None else "n/a" for c in columns]))
     return ("<h4>Pixels per class (share of labelled pixels) and ignored pixels (share of all pixels)</h4>"

@@ -1,9 +1,11 @@
 """Report pieces that need no pipeline run: charts, skew distances, TFDV comparators."""
 
+import numpy as np
 import pandas as pd
 import pytest
 import tensorflow_data_validation as tfdv
 
+from components.image_validator import report
 from reporting import drift, html_report, schema_tool
 
 
@@ -28,12 +30,33 @@ def test_categorical_labels_use_the_l_infinity_norm():
     assert drift.tfdv_label_distance(after, before, schema, "label_name", 0.1, "drift") == pytest.approx(0.25)
 
 
+def _row(split, brightness, fmt="PNG", channels=1, reason=None, index=0):
+    return {"split": split, "brightness": brightness, "width": 8, "height": 8, "format": fmt, "channels": channels,
+            "mode": "L", "reason": reason, "filename": f"{split}/{index}.png", "index": index}
+
+
 def test_image_stat_skew_compares_distributions():
-    rows_a = [{"brightness": 0.1, "width": 8, "height": 8, "format": "PNG", "channels": 1}] * 4
-    rows_b = [{"brightness": 0.9, "width": 8, "height": 8, "format": "JPEG", "channels": 3}] * 2 + rows_a[:2]
-    skew = drift.image_stat_skew(rows_a, rows_b)
+    rows = ([_row("train", 0.1, index=i) for i in range(4)]
+            + [_row("eval", 0.9, "JPEG", 3, index=i) for i in range(2)] + [_row("eval", 0.1, index=i) for i in (2, 3)]
+            + [_row("eval", 0.5, "GIF", reason="truncated or corrupt image data", index=9)])
+    validation = {"digest": report.digest(iter(rows))}
+    skew = drift.image_stat_skew(drift.split_digest(validation, "train"), drift.split_digest(validation, "eval"))
     assert skew["brightness"] == pytest.approx(0.5) and skew["format"] == pytest.approx(0.5)
     assert skew["width"] == 0.0
+    # The quarantined row is kept as a row, not counted among the good images.
+    assert [r["filename"] for r in validation["digest"]["bad"]] == ["eval/9.png"]
+    assert drift.split_digest(validation, "eval")["good"] == 4
+
+
+def test_brightness_bins_are_numpys():
+    """The streamed histogram bins a value as numpy.histogram on np.linspace(0, 1, 11) does, edges included."""
+    edges = np.linspace(0, 1, 11)
+    values = [-0.1, 0.0, 0.1, 0.3, float(edges[3]), np.nextafter(edges[3], 0), 0.55, 0.9999, 1.0, 1.1]
+    counts = [0] * 10
+    for value in values:
+        if report.brightness_bin(value) >= 0:
+            counts[report.brightness_bin(value)] += 1
+    assert counts == np.histogram(values, bins=edges)[0].tolist()
 
 
 def test_svg_bars_are_self_contained():

@@ -95,7 +95,7 @@ def write_predictions(path: str, predicted: List[Dict[str, object]], validation:
     """Writes the CSV (files in name order); returns counts: files, predicted, quarantined."""
     columns = SEGMENTATION_COLUMNS if task == "segmentation" else CLASSIFICATION_COLUMNS
     rows = list(predicted)
-    quarantined = [r for r in (validation or {}).get("examples", []) if r.get("reason")]
+    quarantined = (validation or {}).get("digest", {}).get("bad", [])
     rows += [{**{column: "" for column in columns}, "file": r["filename"],
               "quarantine_reason": r["reason"] + (f" ({r['detail']})" if r.get("detail") else "")}
              for r in quarantined]

@@ -200,17 +200,21 @@ def format_training_steps(phases: Dict[str, Dict[str, object]]) -> str:
     return f"Training: {total} ({', '.join(parts)})"
 
 
-def load_validation_report(outputs: Dict[str, list]) -> tuple:
-    """(path, parsed JSON with every row under ``examples``) of the ImageValidator's report artifact;
+def load_validation_report(outputs: Dict[str, list], digest: bool = True) -> tuple:
+    """(path, parsed JSON) of the ImageValidator's report artifact, with ``digest`` (per-split counters of
+    the good images and the quarantined rows, components/image_validator/report.py) unless told not;
     (None, {}) when there is none."""
-    from components.image_validator.report import load_report
+    from components.image_validator.report import load_digest, load_report
     from components.image_validator.spec import REPORT_FILENAME
 
     reports = outputs.get("report", [])
     if not reports:
         return None, {}
     try:
-        return f"{reports[0].uri}/{REPORT_FILENAME}", load_report(reports[0].uri)
+        report = load_report(reports[0].uri, with_rows=False)
+        if digest:
+            report["digest"] = load_digest(reports[0].uri)
+        return f"{reports[0].uri}/{REPORT_FILENAME}", report
     except OSError:
         return None, {}
 
@@ -263,7 +267,7 @@ def format_left_out(left_out: List[Dict[str, object]], shown: int = 10) -> List[
 
 def read_validation(outputs: Dict[str, list]) -> Dict[str, object]:
     """Counts and reasons from the ImageValidator's report artifact."""
-    path, report = load_validation_report(outputs)
+    path, report = load_validation_report(outputs, digest=False)
     if not report:
         return {}
     reasons: Dict[str, int] = {}
