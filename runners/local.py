@@ -69,6 +69,7 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log, verb
     from ingest import source
     from pipeline.pipeline import create_pipeline
     from reporting import run_summary
+    from runners.memory import ReleaseMemoryBetweenComponents, release_freed_memory
     from runners.progress import ProgressReporter
 
     data = source.resolve(config.task, config.data, config.prepared_data_dir, config.trainer.class_names, log=log)
@@ -80,18 +81,23 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log, verb
     log(f"pipeline {config.pipeline_name}: {len(order)} components, root {config.pipeline_root}")
     log(f"full log: {log_path}")
     progress = ProgressReporter(order)
+    handlers = (progress, ReleaseMemoryBetweenComponents())
     absl_logger = logging.getLogger("absl")
-    absl_logger.addHandler(progress)
+    for handler in handlers:
+        absl_logger.addHandler(handler)
     try:
         with local_beam_dependencies(config.beam_pipeline_args()), \
                 (contextlib.nullcontext() if verbose else native_stderr_to(log_path)):
             tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
     except Exception as err:
-        absl_logger.removeHandler(progress)
+        for handler in handlers:
+            absl_logger.removeHandler(handler)
         raise PipelineFailed(f"{type(err).__name__}: {err}",
                              _reports_after_failure(config, progress, order, log_path)) from err
     finally:
-        absl_logger.removeHandler(progress)
+        for handler in handlers:
+            absl_logger.removeHandler(handler)
+    release_freed_memory()  # before the reports
     summary = run_summary.build_summary(
         config.metadata_path, config.pipeline_name, config.trainer.label_key,
         config.trainer.class_names, progress.wall_seconds, order,

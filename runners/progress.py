@@ -13,7 +13,8 @@ import time
 from typing import Dict, List
 
 _RUNNING = re.compile(r"Component (\S+) is running\.")
-_FINISHED = re.compile(r"Component (\S+) is finished\.")
+#: LocalDagRunner's line when a component is done (runners/memory.py listens for it too).
+FINISHED = re.compile(r"Component (\S+) is finished\.")
 
 
 class ProgressReporter(logging.Handler):
@@ -35,7 +36,7 @@ class ProgressReporter(logging.Handler):
             index = self.component_ids.index(node) + 1 if node in self.component_ids else 0
             print(f"[{index}/{len(self.component_ids)}] {node} ...", file=self.stream, flush=True)
             return
-        match = _FINISHED.search(message)
+        match = FINISHED.search(message)
         if match:
             node = match.group(1)
             self.wall_seconds[node] = time.monotonic() - self.started.get(node, time.monotonic())
