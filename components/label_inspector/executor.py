@@ -175,28 +175,33 @@ def inspect(examples_uri: str, splits: List[str], model_dir: str, config: Inspec
         return {"examples": len(rows), "skipped": "confident learning needs at least 2 classes with 2 or more "
                                                    "examples each", "rows": [], "suspects": []}
     probabilities = np.zeros((len(rows), num_classes))
-    probabilities[scored] = out_of_sample_probabilities(embeddings[scored], labels[scored], num_classes, folds,
-                                                        config.seed)
+    # Every example scored (the usual case): the embeddings as they are, not a copy of them all.
+    features = embeddings if scored.all() else embeddings[scored]
+    probabilities[scored] = out_of_sample_probabilities(features, labels[scored], num_classes, folds, config.seed)
+    del features, embeddings
     suspects, scores = np.zeros(len(rows), bool), np.zeros(len(rows))
     suspects[scored], scores[scored] = find_issues(labels[scored], probabilities[scored])
     name = (lambda i: config.class_names[i] if i < len(config.class_names) else str(i))
-    table = []
-    for index, (split, filename, label) in enumerate(rows):
+
+    def row(index: int) -> Dict[str, Any]:
+        split, filename, label = rows[index]
         predicted = int(model_probabilities[index].argmax())
-        table.append({
+        return {
             "file": filename, "split": split, "given_label": name(label), "predicted_label": name(predicted),
             "confidence": round(float(model_probabilities[index, predicted]), 4),
             "suggested_label": name(int(probabilities[index].argmax())) if scored[index] else "",
             "score": round(float(scores[index]), 4),
             "suspect": bool(suspects[index]),
-        })
-    ranked = sorted((r for r in table if r["suspect"]), key=lambda r: (-r["score"], r["split"], r["file"]))
-    return {"examples": len(rows), "folds": folds, "rows": table, "suspects": ranked,
+        }
+
+    ranked = sorted((row(i) for i in np.flatnonzero(suspects)), key=lambda r: (-r["score"], r["split"], r["file"]))
+    # "rows": every example's row, built as it is written (at 128,000 examples a list of them held ~150 MB).
+    return {"examples": len(rows), "folds": folds, "rows": (row(i) for i in range(len(rows))), "suspects": ranked,
             "unscored_classes": [name(c) for c in unscored],
             "out_of_sample_accuracy": round(float((probabilities[scored].argmax(1) == labels[scored]).mean()), 4)}
 
 
-def _write_csv(path: str, columns: List[str], rows: List[Dict[str, Any]]) -> None:
+def _write_csv(path: str, columns: List[str], rows: Iterable[Dict[str, Any]]) -> None:
     with tf.io.gfile.GFile(path, "w") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
