@@ -22,10 +22,15 @@ def test_native_stderr_goes_to_the_log_and_python_stderr_to_the_console(tmp_path
     assert log.read_text() == "native line\n"
 
 
-def test_tfx_builds_no_sdist_of_itself_for_the_direct_runner():
+def test_tfx_builds_no_sdist_of_itself_for_the_direct_runner(monkeypatch):
     from tfx.utils import dependency_utils
 
+    from conftest import TFX_MAKE_BEAM_DEPENDENCY_FLAGS
+
+    # The test session itself runs inside the switch (conftest.py): start from TFX's own function.
+    monkeypatch.setattr(dependency_utils, "make_beam_dependency_flags", TFX_MAKE_BEAM_DEPENDENCY_FLAGS)
     original = dependency_utils.make_beam_dependency_flags
+    assert original is not list
     with local_beam_dependencies(["--direct_num_workers=1"]):
         assert dependency_utils.make_beam_dependency_flags(["--a=1"]) == ["--a=1"]
     assert dependency_utils.make_beam_dependency_flags is original
