@@ -24,9 +24,14 @@ def _command(data, output, *extra):
 
 
 def _kill_when(command, marker, delay, env=None):
-    """Starts the runner, waits for ``marker`` in its progress output, waits ``delay`` s, then SIGKILLs it."""
+    """Starts the runner, waits for ``marker`` in its progress output, waits ``delay`` s, then SIGKILLs it.
+
+    A killed run cannot remove its scratch folder: its temp folder is the output's sibling, in the test's own.
+    """
+    scratch = Path(command[command.index("--output-dir") + 1]).parent / "killed-run-tmp"
+    scratch.mkdir(exist_ok=True)
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            start_new_session=True, env={**os.environ, **(env or {})})
+                            start_new_session=True, env={**os.environ, "TMPDIR": str(scratch), **(env or {})})
     seen = []
     for line in proc.stdout:
         seen.append(line)

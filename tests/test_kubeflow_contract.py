@@ -464,7 +464,8 @@ def _run_compiled_step(job: Mapping[str, Any], task_id: str, inputs: Mapping[str
     assert argv[0] == "python", argv[:3]  # the image's interpreter; here, this environment's
     pod = work / task_id / "pod"
     pod.mkdir(parents=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT_DIR), "TF_USE_LEGACY_KERAS": "1"}  # the image sets the latter
+    # The image sets TF_USE_LEGACY_KERAS; the pod's own temp folder takes what TFX builds there (its sdist).
+    env = {**os.environ, "PYTHONPATH": str(ROOT_DIR), "TF_USE_LEGACY_KERAS": "1", "TMPDIR": str(pod)}
     result = subprocess.run([sys.executable, *argv[1:]], cwd=pod, env=env, capture_output=True, text=True,
                             timeout=STEP_TIMEOUT_S)
     log = result.stdout + result.stderr
