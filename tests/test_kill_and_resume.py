@@ -23,15 +23,17 @@ def _command(data, output, *extra):
             "--min-accuracy", "0", "--max-accuracy-drop", "1", *extra]
 
 
-def _kill_when(command, marker, delay, env=None):
-    """Starts the runner, waits for ``marker`` in its progress output, waits ``delay`` s, then SIGKILLs it.
-
-    A killed run cannot remove its scratch folder: its temp folder is the output's sibling, in the test's own.
-    """
-    scratch = Path(command[command.index("--output-dir") + 1]).parent / "killed-run-tmp"
+def _temp_env(command):
+    """The runs' temp folder: a sibling of the output, inside the test's own folder (not the system's)."""
+    scratch = Path(command[command.index("--output-dir") + 1]).parent / "tmp"
     scratch.mkdir(exist_ok=True)
+    return {**os.environ, "TMPDIR": str(scratch)}
+
+
+def _kill_when(command, marker, delay, env=None):
+    """Starts the runner, waits for ``marker`` in its progress output, waits ``delay`` s, then SIGKILLs it."""
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            start_new_session=True, env={**os.environ, "TMPDIR": str(scratch), **(env or {})})
+                            start_new_session=True, env={**_temp_env(command), **(env or {})})
     seen = []
     for line in proc.stdout:
         seen.append(line)
@@ -45,8 +47,10 @@ def _kill_when(command, marker, delay, env=None):
 
 
 def _finish(command):
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, env=_temp_env(command))
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # The killed run could not remove its scratch folder; this run did, and its own.
+    assert not os.listdir(_temp_env(command)["TMPDIR"])
     return proc
 
 
