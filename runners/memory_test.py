@@ -24,3 +24,24 @@ def test_freed_heap_pages_are_returned():
     assert len(kept) == 2000
     assert held - after_free < 50, "glibc returned the pages by itself: this test would prove nothing"
     assert after_free - released > 100, (held, after_free, released)
+
+
+def test_released_after_components_that_ran_not_after_cached_ones(monkeypatch):
+    """A full collection costs ~0.3 s here: an unchanged rerun (15 cached components) must not pay it each."""
+    import logging
+    import time
+
+    released = []
+    monkeypatch.setattr(memory, "release_freed_memory", lambda: released.append(True))
+    handler = memory.ReleaseMemoryBetweenComponents(min_seconds=0.05)
+
+    def log(message):
+        handler.emit(logging.LogRecord("absl", logging.INFO, __file__, 0, message, None, None))
+
+    log("Component Cached is running.")
+    log("Component Cached is finished.")
+    log("Component Worked is running.")
+    time.sleep(0.06)
+    log("Component Worked is finished.")
+    log("Component Unknown is finished.")
+    assert released == [True]

@@ -12,8 +12,8 @@ import sys
 import time
 from typing import Dict, List
 
-_RUNNING = re.compile(r"Component (\S+) is running\.")
-#: LocalDagRunner's line when a component is done (runners/memory.py listens for it too).
+#: LocalDagRunner's lines when a component starts and when it is done (runners/memory.py listens too).
+RUNNING = re.compile(r"Component (\S+) is running\.")
 FINISHED = re.compile(r"Component (\S+) is finished\.")
 
 
@@ -29,7 +29,7 @@ class ProgressReporter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        match = _RUNNING.search(message)
+        match = RUNNING.search(message)
         if match:
             node = match.group(1)
             self.started[node] = time.monotonic()
