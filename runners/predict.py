@@ -26,6 +26,7 @@ class PredictionFailed(RuntimeError):
 def predict(config: PipelineConfig, images_dir: str, verbose: bool = False, log=print) -> Dict[str, object]:
     """Runs the inference pipeline on ``images_dir``; returns counts, the model used and the CSV path."""
     from runners.run_log import configure_logging
+    from runners.scratch import scratch_dir
 
     if config.task == "detection":
         raise ValueError("--predict does not score detectors yet; call the pushed model's serving_default "
@@ -42,8 +43,10 @@ def predict(config: PipelineConfig, images_dir: str, verbose: bool = False, log=
     count = write_unlabelled(images_dir, os.path.join(work_dir, "examples"))
     file_handler = configure_logging(log_path, verbose)
     try:
-        return _predict_logged(config, images_dir, work_dir, model_uri, run_id, pushed, count, log_path,
-                               started, log)
+        # As a training run: one scratch folder for every temp file, removed at the end (runners/scratch.py).
+        with scratch_dir():
+            return _predict_logged(config, images_dir, work_dir, model_uri, run_id, pushed, count, log_path,
+                                   started, log)
     except Exception as err:
         logging.getLogger(__name__).exception("prediction failed: %s", err)
         raise PredictionFailed(f"{type(err).__name__}: {err}") from err
@@ -57,6 +60,7 @@ def _predict_logged(config, images_dir, work_dir, model_uri, run_id, pushed, cou
 
     from common import names
     from pipeline.inference import create_inference_pipeline, inference_pipeline_name
+    from runners.local import local_beam_dependencies
     from reporting import mlmd, predictions, run_summary
 
     log(f"predicting {count} file(s) from {images_dir} with the model blessed in run {run_id}"
@@ -65,7 +69,8 @@ def _predict_logged(config, images_dir, work_dir, model_uri, run_id, pushed, cou
     pipeline = create_inference_pipeline(
         config, os.path.join(work_dir, "examples"), model_uri,
         tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path))
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    with local_beam_dependencies(config.beam_pipeline_args()):  # no TFX sdist per Beam step on this machine
+        tfx.orchestration.LocalDagRunner().run(pipeline)
     predict_run, nodes = mlmd.run_nodes(config.metadata_path, inference_pipeline_name(config))
     class_names = list(mlmd.custom_config(mlmd.run_nodes(config.metadata_path, config.pipeline_name, run_id)[1]
                                           [names.TRAINER].execution).get("class_names", []))

@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -91,13 +91,16 @@ def test_every_readme_command_is_run_or_accounted_for():
     assert not [c for c in commands if "../shared" in c and not c.startswith("make benchmark")]
 
 
-def run_command(command: str, timeout: int = 300, **fill: str) -> subprocess.CompletedProcess:
+def run_command(command: str, timeout: int = 300, temp_dir: Optional[Path] = None,
+                **fill: str) -> subprocess.CompletedProcess:
     """Runs a README command from the repository root, with placeholders replaced by ``fill``; asserts that
-    the README shows it and that the console stays quiet."""
+    the README shows it and that the console stays quiet.  ``temp_dir``: its TMPDIR (the system's by default)."""
     assert command in readme_commands(), f"not (or no longer) in the README: {command}"
     for placeholder, value in fill.items():
         command = command.replace(placeholder, value)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "PYTEST"))}
+    if temp_dir is not None:
+        env["TMPDIR"] = str(temp_dir)
     done = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
     noise = [line for line in (done.stdout + done.stderr).splitlines() if NOISE.search(line)]
@@ -219,14 +222,17 @@ def test_make_run_on_split_folders_then_the_report_tools(tmp_path):
     for path in sorted((photos / "val" / "cat").iterdir())[:2]:
         (new_images / path.name).write_bytes(path.read_bytes())
     (new_images / "broken.png").write_bytes(b"not a png")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     done = run_command(".venv/bin/python local_runner.py --predict DIR [--output-dir outputs] "
-                       "[--task classification|segmentation]", timeout=600,
+                       "[--task classification|segmentation]", timeout=600, temp_dir=temp,
                        **{"DIR": str(new_images), "[--output-dir outputs]": f"--output-dir {out}",
                           "[--task classification|segmentation]": "--task classification"})
     if "no blessed model" in done.stderr:
         pytest.fail("the small run was not blessed, so --predict had no model: " + done.stderr)
     assert done.returncode == 0, done.stderr
     assert "3 file(s): 2 predicted, 1 quarantined" in done.stdout
+    assert not list(temp.iterdir()), "--predict left temp files behind"
     csv_path = next(line.split(": ", 1)[1] for line in done.stdout.splitlines() if line.startswith("Predictions: "))
     rows = Path(csv_path).read_text().splitlines()
     assert len(rows) == 4 and any("broken.png" in row and "cannot be decoded" in row for row in rows)
