@@ -15,7 +15,7 @@ def _no_tfx_sdist_per_beam_executor():
     Without this, TFX builds a ~49 MB sdist of itself under the system temp folder for every Beam
     executor a test calls, and never removes it (about 50 per test session).
     """
-    from runners.local import local_beam_dependencies
+    from runners.scratch import local_beam_dependencies
 
     with local_beam_dependencies([]):
         yield

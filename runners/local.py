@@ -17,7 +17,7 @@ from typing import Dict, Optional, Sequence
 from pipeline import configs
 from pipeline.configs import PipelineConfig
 from runners.run_log import configure_logging, native_stderr_to
-from runners.scratch import scratch_dir
+from runners.scratch import local_beam_dependencies, scratch_dir
 
 
 #: Exit codes of ``python local_runner.py`` (documented in the README).
@@ -105,28 +105,6 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log, verb
     _write_reports(config, summary, log_path)
     log(run_summary.format_summary(summary, time.monotonic() - started))
     return summary
-
-
-@contextlib.contextmanager
-def local_beam_dependencies(beam_args: Sequence[str]):
-    """No TFX sdist for a DirectRunner on this machine, where TFX is installed.
-
-    TFX builds an "ephemeral" package of its own installation for every Beam component (a copy of the TFX
-    install and a setup.py sdist: ~1.4 s and ~49 MB each) so that remote workers can import TFX.  A
-    DirectRunner's workers run here, in this environment; another --runner keeps TFX's behaviour.
-    """
-    from tfx.utils import dependency_utils
-
-    runners = [arg.split("=", 1)[1] for arg in beam_args if arg.startswith("--runner=")]
-    if runners and runners[-1] not in ("DirectRunner", "direct"):
-        yield
-        return
-    original = dependency_utils.make_beam_dependency_flags
-    dependency_utils.make_beam_dependency_flags = list
-    try:
-        yield
-    finally:
-        dependency_utils.make_beam_dependency_flags = original
 
 
 def _reports_after_failure(config: PipelineConfig, progress, order, log_path: str) -> Dict[str, str]:

@@ -60,7 +60,7 @@ def _predict_logged(config, images_dir, work_dir, model_uri, run_id, pushed, cou
 
     from common import names
     from pipeline.inference import create_inference_pipeline, inference_pipeline_name
-    from runners.local import local_beam_dependencies
+    from runners.scratch import local_beam_dependencies
     from reporting import mlmd, predictions, run_summary
 
     log(f"predicting {count} file(s) from {images_dir} with the model blessed in run {run_id}"

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runners.local import local_beam_dependencies
+from runners.scratch import local_beam_dependencies
 
 ROOT = Path(__file__).resolve().parents[1]
 
