@@ -10,9 +10,7 @@ the L-infinity distance of their histograms.
 from __future__ import annotations
 
 import collections
-from typing import Any, Dict, List, Optional, Sequence
-
-import numpy as np
+from typing import Any, Dict, Optional, Sequence
 
 from components.image_validator.report import BRIGHTNESS_EDGES
 
@@ -96,11 +94,10 @@ def merged_digest(validation: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     parts = list(validation.get("digest", {}).get("splits", {}).values())
     if not parts:
         return None
-    merged = {"good": sum(p["good"] for p in parts),
-              "counts": {field: sum((collections.Counter(p["counts"][field]) for p in parts), collections.Counter())
-                         for field in parts[0]["counts"]},
-              "brightness": [sum(values) for values in zip(*(p["brightness"] for p in parts))]}
-    return merged
+    return {"good": sum(p["good"] for p in parts),
+            "counts": {field: sum((collections.Counter(p["counts"][field]) for p in parts), collections.Counter())
+                       for field in parts[0]["counts"]},
+            "brightness": [sum(values) for values in zip(*(p["brightness"] for p in parts))]}
 
 
 def image_stat_skew(a: Optional[Dict[str, Any]], b: Optional[Dict[str, Any]]) -> Dict[str, float]:

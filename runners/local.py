@@ -69,7 +69,7 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log, verb
     from ingest import source
     from pipeline.pipeline import create_pipeline
     from reporting import run_summary
-    from runners.memory import ReleaseMemoryBetweenComponents, release_freed_memory
+    from runners.memory import release_after, release_freed_memory
     from runners.progress import ProgressReporter
 
     data = source.resolve(config.task, config.data, config.prepared_data_dir, config.trainer.class_names, log=log)
@@ -80,23 +80,20 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log, verb
     order = [c.id for c in tfx_pipeline.components]
     log(f"pipeline {config.pipeline_name}: {len(order)} components, root {config.pipeline_root}")
     log(f"full log: {log_path}")
-    progress = ProgressReporter(order)
-    handlers = (progress, ReleaseMemoryBetweenComponents())
+    # Each component that ran hands the memory it freed back before the next starts (runners/memory.py).
+    progress = ProgressReporter(order, on_finished=release_after)
     absl_logger = logging.getLogger("absl")
-    for handler in handlers:
-        absl_logger.addHandler(handler)
+    absl_logger.addHandler(progress)
     try:
         with local_beam_dependencies(config.beam_pipeline_args()), \
                 (contextlib.nullcontext() if verbose else native_stderr_to(log_path)):
             tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
     except Exception as err:
-        for handler in handlers:
-            absl_logger.removeHandler(handler)
+        absl_logger.removeHandler(progress)
         raise PipelineFailed(f"{type(err).__name__}: {err}",
                              _reports_after_failure(config, progress, order, log_path)) from err
     finally:
-        for handler in handlers:
-            absl_logger.removeHandler(handler)
+        absl_logger.removeHandler(progress)
     release_freed_memory()  # before the reports
     summary = run_summary.build_summary(
         config.metadata_path, config.pipeline_name, config.trainer.label_key,

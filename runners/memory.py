@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
-import logging
-import time
-from typing import Dict, Optional
-
-from runners.progress import FINISHED, RUNNING
+from typing import Optional
 
 
+@functools.lru_cache(maxsize=None)
 def _malloc_trim() -> Optional[ctypes._CFuncPtr]:
-    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS); looked up once."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     except OSError:
@@ -37,26 +35,14 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-class ReleaseMemoryBetweenComponents(logging.Handler):
-    """On LocalDagRunner's "Component X is finished." line, releases what the component freed.
+#: A component that ran at least this long gets its memory released after it.  One served from the cache
+#: (or a bookkeeping one) freed nothing, and a full collection of this process's heap costs a few tenths of
+#: a second, which an unchanged rerun of every component would pay 15 times.
+MIN_SECONDS = 1.0
 
-    Only after a component that ran for ``min_seconds`` or more: one served from the cache (or a
-    bookkeeping one) freed nothing, and a full collection of this process's heap costs a few tenths of a
-    second, which an unchanged rerun of every component would pay 15 times.
-    """
 
-    def __init__(self, min_seconds: float = 1.0):
-        super().__init__(level=logging.INFO)
-        self.min_seconds = min_seconds
-        self._started: Dict[str, float] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        running = RUNNING.search(message)
-        if running:
-            self._started[running.group(1)] = time.monotonic()
-            return
-        finished = FINISHED.search(message)
-        started = self._started.pop(finished.group(1), None) if finished else None
-        if started is not None and time.monotonic() - started >= self.min_seconds:
-            release_freed_memory()
+def release_after(node: str, wall_seconds: float, min_seconds: float = MIN_SECONDS) -> None:
+    """:func:`release_freed_memory` after a component that ran ``min_seconds`` or more
+    (``runners.progress.ProgressReporter``'s ``on_finished``)."""
+    if wall_seconds >= min_seconds:
+        release_freed_memory()

@@ -28,12 +28,16 @@ def test_freed_heap_pages_are_returned():
 
 def test_released_after_components_that_ran_not_after_cached_ones(monkeypatch):
     """A full collection costs ~0.3 s here: an unchanged rerun (15 cached components) must not pay it each."""
+    import io
     import logging
     import time
 
+    from runners.progress import ProgressReporter
+
     released = []
     monkeypatch.setattr(memory, "release_freed_memory", lambda: released.append(True))
-    handler = memory.ReleaseMemoryBetweenComponents(min_seconds=0.05)
+    handler = ProgressReporter(["Cached", "Worked"], stream=io.StringIO(),
+                               on_finished=lambda node, seconds: memory.release_after(node, seconds, min_seconds=0.05))
 
     def log(message):
         handler.emit(logging.LogRecord("absl", logging.INFO, __file__, 0, message, None, None))
