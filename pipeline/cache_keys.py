@@ -22,7 +22,8 @@ any other module ``run_fn`` imports (run.py,           Trainer, Evaluator, Pushe
 inputs.py, signatures.py, …)
 a training setting (learning rate, backbone, …)        Trainer, Evaluator, Pusher — not Transform
                                                        (Transform gets TransformConfig only)
-components/iou_metric.py, box_metrics.py               Evaluator, Pusher
+components/accuracy_metric.py, iou_metric.py,         Evaluator, Pusher, TfliteEvaluator
+box_metrics.py                                         (their config names the code version)
 a module the TfliteEvaluator's hooks import             TfliteEvaluator (nothing waits for it)
 (trainer/tflite_evaluation.py, trainer/image_ops.py, …)
 a module the ModelCardGen's executor imports            ModelCardGen, Pusher
@@ -59,8 +60,9 @@ ENTRY_MODULES = {
     # preprocessing_fn, and the executor that materialises its output.
     "Transform": ("trainer.preprocessing", "components.staged_transform.executor"),
     "Trainer": "trainer.run",
-    # The custom TFMA metrics (segmentation IoU; detection: the baseline fix and the matched-box IoU).
-    "Evaluator": ("components.iou_metric", "components.box_metrics"),
+    # The custom TFMA metrics (classification accuracy; segmentation IoU; detection: the baseline fix and the
+    # matched-box IoU).
+    "Evaluator": ("components.accuracy_metric", "components.iou_metric", "components.box_metrics"),
     "embedded data": "ingest.embedded",
 }
 

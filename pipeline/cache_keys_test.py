@@ -32,6 +32,7 @@ def _changed_after_editing(tree, relative_path):
     ("trainer/run.py", {"Trainer"}),
     ("trainer/inputs.py", {"Trainer"}),
     ("components/iou_metric.py", {"Evaluator"}),
+    ("components/accuracy_metric.py", {"Evaluator"}),
     ("components/label_inspector/executor.py", {"LabelInspector"}),
     ("components/facets_pages/pages.py", {"FacetsPages"}),
     ("ingest/embedded.py", {"embedded data"}),

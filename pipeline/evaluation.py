@@ -9,6 +9,9 @@ import tensorflow_model_analysis as tfma
 from common import names
 from pipeline.configs import PipelineConfig
 
+#: Accuracy and top-k accuracy as native TFMA metrics, not TFMA's wrappers of the Keras ones (components/accuracy_metric.py).
+ACCURACY_MODULE = "components.accuracy_metric"
+
 
 def _overall_threshold(minimum: float, max_drop: float) -> list:
     """Blessing rule on the overall slice: ``value >= minimum`` and at most ``max_drop`` below the last
@@ -36,6 +39,7 @@ def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """
     trainer, blessing = config.trainer, config.blessing
     num_classes = len(trainer.class_names)
+    version = json.dumps({"code_version": config.code_versions["Evaluator"]})[1:-1]
     return tfma.EvalConfig(
         # tf_generic: TFMA calls the signature only.  As a Keras model it would also revive the Keras
         # layers and rerun the compiled loss and metrics: 4x the Evaluator's time for two duplicate figures
@@ -46,10 +50,11 @@ def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
         metrics_specs=[
             tfma.MetricsSpec(metrics=[
                 tfma.MetricConfig(class_name="ExampleCount"),
-                tfma.MetricConfig(class_name="SparseCategoricalAccuracy", per_slice_thresholds=_overall_threshold(
-                    blessing.min_accuracy, blessing.max_accuracy_drop)),
-                tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy",
-                                  config=f'"k": {min(blessing.top_k, num_classes)}'),
+                tfma.MetricConfig(class_name="SparseCategoricalAccuracy", module=ACCURACY_MODULE, config=version,
+                                  per_slice_thresholds=_overall_threshold(blessing.min_accuracy,
+                                                                          blessing.max_accuracy_drop)),
+                tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy", module=ACCURACY_MODULE,
+                                  config=f'"k": {min(blessing.top_k, num_classes)}, {version}'),
                 tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
             ]),
         ],
