@@ -124,18 +124,27 @@ def out_of_sample_probabilities(features: np.ndarray, labels: np.ndarray, num_cl
     ``newton-cg``: the same L2-regularised multinomial objective as sklearn's default lbfgs, reached in
     ~10 Newton steps instead of ~300 quasi-Newton ones on real embeddings (8,000 CIFAR-derived images:
     5.1 s -> 2.1 s for the five folds, probabilities within 0.009, the same suspects but 2 of 3,593).
+    Each fold after the first starts from the previous fold's solution (the folds share three quarters
+    of their examples, so it is close: 13 Newton steps, then 4-5), and the fits run in float32
+    (the embeddings' own precision).  On 31,973 CIFAR-derived embeddings: 11.1 s -> 7.1 s, probabilities
+    within 0.008 of cold float64 fits, the same suspects but for 0.5% (Jaccard 0.995).
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     probabilities = np.zeros((len(labels), num_classes))
+    features = np.asarray(features, np.float32)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    previous = None
     for fit_index, held_out in splitter.split(features, labels):
-        model = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cg", max_iter=2000, C=0.5))
-        model.fit(features[fit_index], labels[fit_index])
-        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(features[held_out])
+        scaler = StandardScaler().fit(features[fit_index])
+        model = LogisticRegression(solver="newton-cg", max_iter=2000, C=0.5, warm_start=True)
+        if previous is not None and np.array_equal(previous.classes_, np.unique(labels[fit_index])):
+            model.coef_, model.intercept_ = previous.coef_.copy(), previous.intercept_.copy()
+        model.fit(scaler.transform(features[fit_index]), labels[fit_index])
+        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(scaler.transform(features[held_out]))
+        previous = model
     return probabilities
 
 
