@@ -106,6 +106,15 @@ class RawImageTFLiteDoFn(tflite_predict_extractor.TFLitePredictionDoFn):
             raise ValueError(f"all TFLite models must come from one model directory, got {sorted(tflite_dirs)}")
         self._config = read_preprocessing(tflite_dirs.pop())
 
+    def _make_interpreter(self, **kwargs) -> tf.lite.Interpreter:
+        """The interpreter TFLite's runtime gives a device by default: the XNNPACK delegate, on every core.
+
+        TFMA asks for the builtin kernels without default delegates (one thread).  The 32-px ResNet here:
+        1,185 -> 1,698 images/s, outputs within 3e-7 of the builtin kernels'.
+        """
+        kwargs["experimental_op_resolver_type"] = tf.lite.experimental.OpResolverType.AUTO
+        return tf.lite.Interpreter(num_threads=os.cpu_count() or 1, **kwargs)
+
     def setup(self):
         super().setup()
         self._input_names = {self._get_input_name_from_input_detail(detail)
