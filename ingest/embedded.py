@@ -20,7 +20,10 @@ from typing import Optional
 import numpy as np
 
 DIGITS_DIRNAME = "digits-png"
-_DONE_MARKER = "_COMPLETE"
+#: Hidden (a dot file), so data preparation does not list it among the user's files it left out.
+_DONE_MARKER = ".complete"
+#: The marker's earlier name: a folder holding it was written by this generator too, and may be replaced.
+_LEGACY_DONE_MARKER = "_COMPLETE"
 
 
 def generator_version() -> str:
@@ -53,7 +56,8 @@ def _publish(tmp_dir: Path, out_dir: Path, parameters: str) -> Path:
     """Marks ``tmp_dir`` complete and swaps it in; an older generation (ours: it has the marker) is removed."""
     (tmp_dir / _DONE_MARKER).write_text(f"{generator_version()} {parameters}")
     if out_dir.exists():
-        if not (out_dir / _DONE_MARKER).exists() and any(out_dir.iterdir()):
+        ours = any((out_dir / marker).exists() for marker in (_DONE_MARKER, _LEGACY_DONE_MARKER))
+        if not ours and any(out_dir.iterdir()):
             shutil.rmtree(tmp_dir, ignore_errors=True)
             raise FileExistsError(f"{out_dir} exists and was not written by this generator; not replacing it.")
         shutil.rmtree(out_dir)

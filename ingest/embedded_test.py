@@ -24,3 +24,22 @@ def test_a_changed_generator_or_parameters_regenerate(tmp_path, monkeypatch):
     bigger = embedded.write_shapes_dataset(tmp_path / "shapes", count=5, size=16)
     assert len(list((bigger / "images").iterdir())) == 5
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left behind
+
+
+def test_data_preparation_leaves_out_none_of_the_generated_files(tmp_path):
+    """The completion marker is the generator's own file: a default run lists nothing as left out."""
+    from ingest.data_prep import scan_image_folders
+
+    records, _, layout = scan_image_folders(embedded.write_digits_pngs(tmp_path / "digits", limit_per_class=3))
+    assert len(records) == 30 and layout.skipped == []
+
+
+def test_a_folder_from_the_earlier_marker_name_is_replaced_not_refused(tmp_path):
+    """Data generated before the marker was hidden carries ``_COMPLETE``: it is ours, so it is regenerated."""
+    folder = tmp_path / "digits"
+    (folder / "0").mkdir(parents=True)
+    (folder / "0" / "old.png").write_bytes(b"old")
+    (folder / "_COMPLETE").write_text("an-older-generator")
+    embedded.write_digits_pngs(folder, limit_per_class=3)
+    assert not (folder / "_COMPLETE").exists() and not (folder / "0" / "old.png").exists()
+    assert len(list(folder.rglob("*.png"))) == 30
