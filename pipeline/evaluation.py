@@ -13,6 +13,11 @@ from pipeline.configs import PipelineConfig
 ACCURACY_MODULE = "components.accuracy_metric"
 
 
+def _metric_settings(**settings) -> str:
+    """A MetricConfig's ``config``: the metric's keyword arguments, as TFMA reads them (a JSON object's body)."""
+    return json.dumps(settings)[1:-1]
+
+
 def _overall_threshold(minimum: float, max_drop: float) -> list:
     """Blessing rule on the overall slice: ``value >= minimum`` and at most ``max_drop`` below the last
     blessed model (the change part is ignored on the first run, when there is no baseline).
@@ -39,7 +44,7 @@ def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """
     trainer, blessing = config.trainer, config.blessing
     num_classes = len(trainer.class_names)
-    version = json.dumps({"code_version": config.code_versions["Evaluator"]})[1:-1]
+    version = config.code_versions["Evaluator"]
     return tfma.EvalConfig(
         # tf_generic: TFMA calls the signature only.  As a Keras model it would also revive the Keras
         # layers and rerun the compiled loss and metrics: 4x the Evaluator's time for two duplicate figures
@@ -50,11 +55,12 @@ def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
         metrics_specs=[
             tfma.MetricsSpec(metrics=[
                 tfma.MetricConfig(class_name="ExampleCount"),
-                tfma.MetricConfig(class_name="SparseCategoricalAccuracy", module=ACCURACY_MODULE, config=version,
+                tfma.MetricConfig(class_name="SparseCategoricalAccuracy", module=ACCURACY_MODULE,
+                                  config=_metric_settings(code_version=version),
                                   per_slice_thresholds=_overall_threshold(blessing.min_accuracy,
                                                                           blessing.max_accuracy_drop)),
                 tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy", module=ACCURACY_MODULE,
-                                  config=f'"k": {min(blessing.top_k, num_classes)}, {version}'),
+                                  config=_metric_settings(k=min(blessing.top_k, num_classes), code_version=version)),
                 tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
             ]),
         ],
@@ -65,8 +71,8 @@ def segmentation_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """Mean IoU (blessing metric), per-class IoU, pixel accuracy and pixel counts over all eval pixels."""
     blessing = config.blessing
     # The metric ignores names.IGNORE_LABEL pixels (its default); only the class names are configured.
-    iou_config = json.dumps({"class_names": config.trainer.class_names,
-                             "code_version": config.code_versions["Evaluator"]})[1:-1]
+    iou_config = _metric_settings(class_names=config.trainer.class_names,
+                                  code_version=config.code_versions["Evaluator"])
     return tfma.EvalConfig(
         # tf_generic: call the signature only; as a Keras model TFMA would also run the
         # compiled loss/metrics, which do not apply to the evaluation signature's outputs.
@@ -99,7 +105,7 @@ def detection_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
 
     def metric(class_name: str, thresholds=None, **settings) -> tfma.MetricConfig:
         return tfma.MetricConfig(class_name=class_name, module="components.box_metrics",
-                                 config=json.dumps({**stacking, **settings})[1:-1],
+                                 config=_metric_settings(**stacking, **settings),
                                  per_slice_thresholds=thresholds or [])
 
     return tfma.EvalConfig(
