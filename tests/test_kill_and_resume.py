@@ -47,10 +47,11 @@ def _kill_when(command, marker, delay, env=None):
 
 
 def _finish(command):
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, env=_temp_env(command))
+    env = _temp_env(command)
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # The killed run could not remove its scratch folder; this run did, and its own.
-    assert not os.listdir(_temp_env(command)["TMPDIR"])
+    assert not os.listdir(env["TMPDIR"])
     return proc
 
 
