@@ -4,7 +4,7 @@ Why: on Kubeflow the EvalConfig is a runtime parameter (``eval-config``), a
 JSON string anyone starting a run may replace.  An EvalConfig without a value
 threshold blesses every model, so a typo would silently push anything.  This
 executor checks the EvalConfig it actually received, then runs TFX's own
-Evaluator unchanged.
+Evaluator, its record batches capped (``components/evaluator_batches.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import tensorflow_model_analysis as tfma
 from google.protobuf import json_format
 from tfx.components.evaluator import executor as tfx_evaluator
 from tfx.types import standard_component_specs
+
+from components.evaluator_batches import capped_record_batches
 
 
 class MissingBlessingThreshold(ValueError):
@@ -54,4 +56,6 @@ class Executor(tfx_evaluator.Executor):
         if text:
             json_format.Parse(text, eval_config)
         check_eval_config(eval_config)
-        super().Do(input_dict, output_dict, exec_properties)
+        # Batches of at most 64 records: memory that does not grow with the eval split (evaluator_batches.py).
+        with capped_record_batches():
+            super().Do(input_dict, output_dict, exec_properties)

@@ -17,6 +17,7 @@ import importlib
 
 from tfx.components.evaluator import executor as tfx_evaluator
 
+from components.evaluator_batches import capped_record_batches
 from components.tflite_evaluator.spec import MODULE_PATH_KEY
 
 HOOKS = ("custom_eval_shared_model", "custom_extractors")
@@ -38,8 +39,10 @@ def check_hooks(module_path: str) -> None:
 
 
 class Executor(tfx_evaluator.Executor):
-    """TFX's Evaluator executor, after checking that ``module_path`` holds the hooks."""
+    """TFX's Evaluator executor, after checking that ``module_path`` holds the hooks, with capped record batches."""
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         check_hooks(exec_properties.get(MODULE_PATH_KEY) or "")
-        super().Do(input_dict, output_dict, exec_properties)
+        # Batches of at most 64 records, as for the SavedModel's Evaluator (evaluator_batches.py).
+        with capped_record_batches():
+            super().Do(input_dict, output_dict, exec_properties)
