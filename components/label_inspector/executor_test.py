@@ -19,6 +19,7 @@ from PIL import Image
 from tfx.types import artifact_utils, standard_artifacts
 
 from common import names
+from components.label_inspector import executor as label_inspector_executor
 from components.label_inspector.executor import (ISSUES_FILENAME, PREDICTIONS_FILENAME, SUMMARY_FILENAME, Executor,
                                                  InspectionConfig, LabelIssuesFound)
 from components.label_inspector.spec import LabelIssues
@@ -157,3 +158,23 @@ def test_stop_keeps_the_suspects_where_tfx_does_not_delete_them(tmp_path):
     kept = str(error).split("highest score first: ")[1].split(". ")[0]
     assert os.sep + "failed" + os.sep in kept and os.path.isfile(kept)
     assert open(kept).readline().startswith("file,split,given_label")
+
+
+def test_standardising_in_steps_matches_sklearn_and_reuses_the_fit_rows_scale(monkeypatch):
+    from sklearn.preprocessing import StandardScaler
+
+    monkeypatch.setattr(label_inspector_executor, "_STANDARDISE_ROWS", 7)  # many steps, a ragged last one
+    rng = np.random.default_rng(0)
+    rows = (rng.normal(3.0, 5.0, (100, 4)) * [1, 10, 0.01, 1]).astype(np.float32)
+    rows[:, 3] = 2.5  # a constant column keeps scale 1, as in sklearn
+    held_out = rng.normal(3.0, 5.0, (9, 4)).astype(np.float32)
+    scaler = StandardScaler().fit(rows.astype(np.float64))
+    expected_rows, expected_held_out = scaler.transform(rows), scaler.transform(held_out)
+
+    mean, scale = label_inspector_executor.standardise_in_place(rows)
+    label_inspector_executor.standardise_in_place(held_out, mean, scale)
+    np.testing.assert_allclose(mean, scaler.mean_, rtol=1e-6)
+    np.testing.assert_allclose(scale, scaler.scale_, rtol=1e-5)
+    np.testing.assert_allclose(rows, expected_rows, atol=1e-5)
+    np.testing.assert_allclose(held_out, expected_held_out, atol=1e-5)
+    assert rows.dtype == np.float32 and np.all(rows[:, 3] == 0.0)
