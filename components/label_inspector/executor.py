@@ -127,8 +127,8 @@ def standardise_in_place(rows: np.ndarray, mean: Optional[np.ndarray] = None,
 
     Without ``mean``/``scale`` they are computed from ``rows``, in float64, as sklearn's
     ``StandardScaler`` does (a constant column keeps scale 1).  Why not StandardScaler: on float32 input
-    it makes whole-array float64 copies to compute the variance, which at 127,892 embeddings of 128 were
-    the LabelInspector's peak (+250 MB over the embeddings; +80 MB in steps of 16,384 rows).
+    it makes whole-array float64 copies to compute the variance: over 127,892 embeddings of 128 the five
+    folds' peak was 121 MB above the embeddings with it, 53 MB with this (steps of 16,384 rows).
     """
     if mean is None or scale is None:
         mean = rows.mean(axis=0, dtype=np.float64)
