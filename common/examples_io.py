@@ -1,8 +1,8 @@
 """Reading the tf.Examples of one split of an Examples artifact (TFRecords, local or gs://).
 
 Compression follows the file names, as TFX's own readers decide it: ``*.gz`` files are GZIP
-(ImportExampleGen, Transform), others plain (the ImageValidator's outputs: encoded images do not
-compress, and GZIP cost more than checking them).
+(ImportExampleGen, TFX's own Transform), others plain (the ImageValidator's and our Transform's outputs:
+encoded images do not compress, and GZIP cost more than checking them).
 """
 
 from __future__ import annotations
