@@ -137,10 +137,11 @@ def standardise_in_place(rows: np.ndarray, mean: Optional[np.ndarray] = None,
             squares += np.square(rows[start:start + _STANDARDISE_ROWS] - mean).sum(axis=0)
         scale = np.sqrt(squares / max(len(rows), 1))
         scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+    shift, divisor = mean.astype(rows.dtype), scale.astype(rows.dtype)
     for start in range(0, len(rows), _STANDARDISE_ROWS):
         block = rows[start:start + _STANDARDISE_ROWS]
-        block -= mean.astype(rows.dtype)
-        block /= scale.astype(rows.dtype)
+        block -= shift
+        block /= divisor
     return mean, scale
 
 
