@@ -96,11 +96,13 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
         summary.baseline = f"model {mlmd.custom_property(blessing[0], 'baseline_model_id')}: {baseline_uri}"
     if evaluator is not None and evaluator.outputs.get("evaluation") and blessed is False:
         summary.failed_checks = read_failed_checks(evaluator.uri("evaluation"), summary.baseline)
-        if summary.validation:
-            from components.image_validator.spec import ROWS_FILENAME
+    if summary.validation:
+        # Every run, blessed or not: a data engineer looks up a file's verdict whatever the model did.
+        from components.image_validator.spec import ROWS_FILENAME
 
-            summary.reports["Image validation (JSON Lines, every file and its verdict)"] = os.path.join(
-                os.path.dirname(summary.validation["path"]), ROWS_FILENAME)
+        rows = os.path.join(os.path.dirname(summary.validation["path"]), ROWS_FILENAME)
+        if os.path.isfile(rows):
+            summary.reports["Image validation (JSON Lines, every file and its verdict)"] = rows
     return summary
 
 

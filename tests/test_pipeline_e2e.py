@@ -211,6 +211,11 @@ def test_reports_are_written(cold_run):
     assert {d.name: d.num_examples for d in stats.datasets} == {s: v["good"] for s, v in splits.items()}
     assert "no anomalies" in open(summary.reports["Anomalies"], encoding="utf-8").read()
     assert os.path.isfile(summary.reports["Run summary (JSON)"])
+    # Listed for a blessed run too (it once was only when the model failed a check).
+    with open(summary.reports["Image validation (JSON Lines, every file and its verdict)"], encoding="utf-8") as rows:
+        verdicts = [json.loads(line) for line in rows]
+    assert len(verdicts) == summary.validation["total"]
+    assert {row["filename"]: row["reason"] for row in verdicts if row["reason"]} == BAD_FILES
     issues = open(summary.reports["Suspected label errors (CSV)"], encoding="utf-8").read().splitlines()
     assert issues[0] == "file,split,given_label,suggested_label,score"
     assert summary.label_issues["examples"] == sum(summary.validation["split_good"].values())
