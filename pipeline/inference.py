@@ -36,7 +36,8 @@ def create_inference_pipeline(config: PipelineConfig, input_base: str, model_uri
         # An explicit empty output config keeps the one input split (the default would hash it into train/eval).
         output_config=tfx.proto.Output())
     # Nothing to learn from here, so no share of bad files stops the run: each is reported with its reason.
-    checks = dataclasses.replace(validation_config(config), label_key=None, mask_key=None, max_bad_fraction=1.0)
+    checks = dataclasses.replace(validation_config(config), label_key=None, mask_key=None, box_keys=None,
+                                 max_bad_fraction=1.0)
     image_validator = ImageValidator(examples=example_gen.outputs["examples"], config=checks)
     model = tfx.dsl.Importer(source_uri=model_uri, artifact_type=tfx.types.standard_artifacts.Model,
                              reimport=False).with_id(names.MODEL_IMPORTER)

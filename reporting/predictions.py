@@ -6,6 +6,9 @@ One row per file of the folder, so nothing is silently dropped:
 * segmentation — a class-id mask PNG at the image's own size (``masks/<file>.png``,
   the same format as training masks), each predicted class's pixel share and
   the mean per-pixel confidence;
+* detection — how many boxes were found and each box (class, score, xmin, ymin,
+  xmax, ymax in the image's own pixels, best first) as JSON, exactly what
+  ``serving_default`` returns;
 * quarantined files — their reason, and no prediction.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import json
 import os
 from typing import Dict, List, Optional
 
@@ -23,6 +27,9 @@ from common import names
 
 CLASSIFICATION_COLUMNS = ["file", "class_name", "class_id", "confidence", "top_k", "quarantine_reason"]
 SEGMENTATION_COLUMNS = ["file", "mask_png", "class_shares", "mean_confidence", "quarantine_reason"]
+DETECTION_COLUMNS = ["file", "detections", "boxes", "quarantine_reason"]
+COLUMNS = {"classification": CLASSIFICATION_COLUMNS, "segmentation": SEGMENTATION_COLUMNS,
+           "detection": DETECTION_COLUMNS}
 MASK_OUTPUT = names.SERVED_MASK_KEY
 MASKS_DIRNAME = "masks"
 
@@ -64,6 +71,25 @@ def _segmentation_row(filename, outputs, index, class_names, masks_dir):
             "class_shares": shares, "mean_confidence": round(confidence, 4), "quarantine_reason": ""}
 
 
+def _detection_row(filename, outputs, index, class_names):
+    count = int(outputs[names.NUM_DETECTIONS_KEY][index])
+    boxes = outputs[names.DETECTION_BOXES_KEY][index][:count]
+    scores = outputs[names.DETECTION_SCORES_KEY][index][:count]
+    class_ids = outputs[names.DETECTION_CLASSES_KEY][index][:count]
+    found = [{"class": _class_name(class_names, int(class_id)), "score": round(float(score), 4),
+              "box": [round(float(v), 1) for v in box]} for box, score, class_id in zip(boxes, scores, class_ids)]
+    return {"file": filename, "detections": count, "boxes": json.dumps(found), "quarantine_reason": ""}
+
+
+def _row(filename, outputs, index, class_names, top_k, masks_dir):
+    """The row of one file, by what the model returned (the task's outputs)."""
+    if MASK_OUTPUT in outputs:
+        return _segmentation_row(filename, outputs, index, class_names, masks_dir)
+    if names.NUM_DETECTIONS_KEY in outputs:
+        return _detection_row(filename, outputs, index, class_names)
+    return _classification_row(filename, outputs, index, class_names, top_k)
+
+
 def read_prediction_logs(inference_uri: str, class_names: List[str], top_k: int = 3,
                          masks_dir: Optional[str] = None) -> List[Dict[str, object]]:
     """Rows of every PredictionLog under ``inference_uri`` (BulkInferrer's InferenceResult).
@@ -84,16 +110,14 @@ def read_prediction_logs(inference_uri: str, class_names: List[str], top_k: int 
         for index, serialized in enumerate(examples):
             feature = tf.train.Example.FromString(serialized).features.feature
             filename = feature[names.FILENAME_KEY].bytes_list.value[0].decode("utf-8", "replace")
-            rows.append(_segmentation_row(filename, outputs, index, class_names, masks_dir)
-                        if MASK_OUTPUT in outputs else
-                        _classification_row(filename, outputs, index, class_names, top_k))
+            rows.append(_row(filename, outputs, index, class_names, top_k, masks_dir))
     return rows
 
 
 def write_predictions(path: str, predicted: List[Dict[str, object]], validation: Optional[Dict],
                       task: str = "classification") -> Dict[str, int]:
     """Writes the CSV (files in name order); returns counts: files, predicted, quarantined."""
-    columns = SEGMENTATION_COLUMNS if task == "segmentation" else CLASSIFICATION_COLUMNS
+    columns = COLUMNS[task]
     rows = list(predicted)
     quarantined = (validation or {}).get("digest", {}).get("bad", [])
     rows += [{**{column: "" for column in columns}, "file": r["filename"],

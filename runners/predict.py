@@ -5,7 +5,8 @@ The folder becomes examples (ingest/unlabelled.py), the inference DAG
 newest blessed model recorded in ``--output-dir``'s ML Metadata, and
 ``predictions.csv`` (reporting/predictions.py) lists every file: its class,
 id, confidence and top-k (segmentation: its mask PNG under ``masks/``, class
-pixel shares and mean confidence), or its quarantine reason.
+pixel shares and mean confidence; detection: its boxes in the image's own
+pixels, with class and score), or its quarantine reason.
 """
 
 from __future__ import annotations
@@ -28,9 +29,6 @@ def predict(config: PipelineConfig, images_dir: str, verbose: bool = False, log=
     from runners.run_log import configure_logging
     from runners.scratch import scratch_dir
 
-    if config.task == "detection":
-        raise ValueError("--predict does not score detectors yet; call the pushed model's serving_default "
-                         "(raw image bytes in; boxes in pixels, scores, class names out)")
     started = time.monotonic()
     from reporting import mlmd
 

@@ -97,6 +97,40 @@ def test_served_boxes_are_in_the_images_own_pixels_and_give_tfmas_map(det_run):
     assert independent == pytest.approx(summary.metrics[names.MAP_50], abs=0.02)
 
 
+def test_predict_lists_each_images_boxes_as_served(det_run, tmp_path):
+    """--predict for detection: each file's row holds exactly serving_default's boxes (the image's own pixels),
+    class names and scores; a broken file is listed with its reason."""
+    import csv
+    import json
+
+    from runners.predict import predict
+
+    _, config, summary = det_run
+    sources = sorted(glob.glob(os.path.join(config.data.path, "images", "*.png")))[:3]
+    folder = tmp_path / "new"
+    (folder / "sub").mkdir(parents=True)
+    files = {name: open(path, "rb").read() for name, path in zip(("a.png", "b.png", "sub/c.png"), sources)}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n")
+    result = predict(config, str(folder), log=lambda *_: None)
+    rows = {r["file"]: r for r in csv.DictReader(open(result["predictions"], encoding="utf-8"))}
+    assert set(rows) == set(files) | {"broken.png"} and rows["broken.png"]["quarantine_reason"]
+    assert (result["predicted"], result["quarantined"]) == (3, 1)
+    served = tf.saved_model.load(summary.pushed_model).signatures["serving_default"]
+    for name, data in files.items():
+        out = served(image_bytes=tf.constant([data]))
+        count = int(out[names.NUM_DETECTIONS_KEY][0])
+        found = json.loads(rows[name]["boxes"])
+        assert int(rows[name]["detections"]) == count == len(found)
+        np.testing.assert_allclose(np.array([f["box"] for f in found], float).reshape(-1, 4),
+                                   out[names.DETECTION_BOXES_KEY][0, :count].numpy(), atol=0.051)
+        np.testing.assert_allclose([f["score"] for f in found], out[names.DETECTION_SCORES_KEY][0, :count].numpy(),
+                                   atol=5e-5)
+        assert [f["class"] for f in found] == [n.decode() for n in out[names.DETECTION_CLASS_NAMES_KEY][0, :count].numpy()]
+    assert sum(int(rows[name]["detections"]) for name in files) > 0  # boxes were compared, not only empty lists
+
+
 def test_a_retrained_model_is_compared_with_the_blessed_one(det_run):
     """The second model has a baseline: TFMA's detection metrics run with two models (fixed in box_metrics)."""
     root, config, first = det_run

@@ -225,9 +225,9 @@ def test_make_run_on_split_folders_then_the_report_tools(tmp_path):
     temp = tmp_path / "tmp"
     temp.mkdir()
     done = run_command(".venv/bin/python local_runner.py --predict DIR [--output-dir outputs] "
-                       "[--task classification|segmentation]", timeout=600, temp_dir=temp,
+                       "[--task classification|segmentation|detection]", timeout=600, temp_dir=temp,
                        **{"DIR": str(new_images), "[--output-dir outputs]": f"--output-dir {out}",
-                          "[--task classification|segmentation]": "--task classification"})
+                          "[--task classification|segmentation|detection]": "--task classification"})
     if "no blessed model" in done.stderr:
         pytest.fail("the small run was not blessed, so --predict had no model: " + done.stderr)
     assert done.returncode == 0, done.stderr
