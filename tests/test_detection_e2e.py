@@ -100,23 +100,14 @@ def test_served_boxes_are_in_the_images_own_pixels_and_give_tfmas_map(det_run):
 def test_predict_lists_each_images_boxes_as_served(det_run, tmp_path):
     """--predict for detection: each file's row holds exactly serving_default's boxes (the image's own pixels),
     class names and scores; a broken file is listed with its reason."""
-    import csv
     import json
 
-    from runners.predict import predict
+    from tests.predict_folder import predict_folder
 
     _, config, summary = det_run
     sources = sorted(glob.glob(os.path.join(config.data.path, "images", "*.png")))[:3]
-    folder = tmp_path / "new"
-    (folder / "sub").mkdir(parents=True)
     files = {name: open(path, "rb").read() for name, path in zip(("a.png", "b.png", "sub/c.png"), sources)}
-    for name, data in files.items():
-        (folder / name).write_bytes(data)
-    (folder / "broken.png").write_bytes(b"\x89PNG\r\n")
-    result = predict(config, str(folder), log=lambda *_: None)
-    rows = {r["file"]: r for r in csv.DictReader(open(result["predictions"], encoding="utf-8"))}
-    assert set(rows) == set(files) | {"broken.png"} and rows["broken.png"]["quarantine_reason"]
-    assert (result["predicted"], result["quarantined"]) == (3, 1)
+    _, rows = predict_folder(config, tmp_path / "new", files)
     served = tf.saved_model.load(summary.pushed_model).signatures["serving_default"]
     for name, data in files.items():
         out = served(image_bytes=tf.constant([data]))
