@@ -94,10 +94,6 @@ def model_forward(pushed_model: str, size: int = 32, seconds: float = 5.0) -> fl
     return count / (time.perf_counter() - started)
 
 
-#: The Evaluator's record batches (components/evaluator_batches.py caps them at 64).
-EVALUATOR_BATCH = 64
-
-
 def _prepared_split(out: Path, split: str) -> List[bytes]:
     """The serialized examples of one split as the run prepared them (``<out>/data/<name>-<hash>/<split>``)."""
     from common.examples_io import record_dataset
@@ -106,7 +102,7 @@ def _prepared_split(out: Path, split: str) -> List[bytes]:
     return [record.numpy() for record in record_dataset(files)] if files else []
 
 
-def evaluator_forward(pushed_model: str, records: List[bytes], batch: int = EVALUATOR_BATCH) -> float:
+def evaluator_forward(pushed_model: str, records: List[bytes]) -> float:
     """Images/s of the Evaluator's model call alone: the eval split's serialized examples through
     ``serving_examples`` (parse, decode, resize, model), in the Evaluator's batches of 64.
 
@@ -114,6 +110,8 @@ def evaluator_forward(pushed_model: str, records: List[bytes], batch: int = EVAL
     combiners) on top, so this rate is the Evaluator's ceiling on this machine, measured in the same run.
     """
     import tensorflow as tf
+
+    from components.evaluator_batches import MAX_RECORDS_PER_BATCH as batch
 
     signature = tf.saved_model.load(pushed_model).signatures["serving_examples"]
     batches = [tf.constant(records[i:i + batch]) for i in range(0, len(records), batch)]
@@ -214,8 +212,9 @@ def measure(small: int = 2000, large: int = 32000, extra: List[str] = ()) -> dic
                            **run, "images_per_second": rates(run, count)}
             if count == large and pushed:
                 out = Path(tmp) / f"out-{count}"
-                ceilings = {"forward_with_decoding": evaluator_forward(pushed, _prepared_split(out, "eval")),
-                            "checks": validator_checks(_prepared_split(out, "train") + _prepared_split(out, "eval"))}
+                eval_records = _prepared_split(out, "eval")
+                ceilings = {"forward_with_decoding": evaluator_forward(pushed, eval_records),
+                            "checks": validator_checks(_prepared_split(out, "train") + eval_records)}
             print(json.dumps({count: runs[count]["images_per_second"], "bare_loop": round(loop),
                               "wall_seconds": run["wall_seconds"],
                               "peak_rss_mb_process_tree": run["peak_rss_mb_process_tree"]}), flush=True)
