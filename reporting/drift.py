@@ -68,6 +68,19 @@ def tfdv_label_distance(current, other, schema, label_key: str, threshold: float
     return None
 
 
+def label_distance(current, other, schema, label_key: str, threshold: float, mode: str) -> float:
+    """Distance of the label distribution: TFDV's comparator where it measures one, else the L-infinity
+    distance of the label shares.
+
+    Why a fallback: TFDV measures nothing without a schema or with the label
+    missing from it, and a report that still shows a number beats a blank.
+    """
+    distance = tfdv_label_distance(current, other, schema, label_key, threshold, mode)
+    if distance is None:
+        distance = linf(label_distribution(current, label_key), label_distribution(other, label_key))
+    return distance
+
+
 def _is_categorical_in(stats, name: str) -> bool:
     return any(f.path.step and f.path.step[-1] == name and f.HasField("string_stats")
                for f in stats.datasets[0].features)
@@ -109,6 +122,26 @@ def image_stat_skew(a: Optional[Dict[str, Any]], b: Optional[Dict[str, Any]]) ->
         result[key] = linf({k: v / a["good"] for k, v in a["counts"][key].items()},
                            {k: v / b["good"] for k, v in b["counts"][key].items()})
     return result
+
+
+#: The key of the label's distance in :func:`compare` (the others are image statistics).
+LABEL = "label"
+
+
+def compare(current_stats, other_stats, current_digest: Optional[Dict[str, Any]],
+            other_digest: Optional[Dict[str, Any]], schema, label_key: Optional[str], threshold: float,
+            mode: str) -> Dict[str, float]:
+    """Every distance between two sets of examples: the label's first (under :data:`LABEL`, when both
+    statistics are there), then the image statistics' (:func:`image_stat_skew`).
+
+    Why one function: skew (train vs eval, ``mode`` "skew") and drift (this run vs the previous one,
+    ``mode`` "drift") are the same measurement of different pairs, so they cannot drift apart.
+    """
+    distances: Dict[str, float] = {}
+    if label_key and current_stats is not None and other_stats is not None:
+        distances[LABEL] = label_distance(current_stats, other_stats, schema, label_key, threshold, mode)
+    distances.update(image_stat_skew(current_digest, other_digest))
+    return distances
 
 
 def class_pixel_shares(digested: Optional[Dict[str, Any]]) -> Dict[str, float]:

@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import dataclasses
 import html
 import io
 import json
 import logging
 import os
 import sys
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -192,56 +193,141 @@ color:#b00020;font-size:9px;display:flex;align-items:center;justify-content:cent
 """
 
 
-def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = None,
-               drift_threshold: float = 0.1, report_links: Optional[Dict[str, str]] = None) -> str:
-    """The whole report page for one run (default: the newest) of ``pipeline_name``.
+# --------------------------------------------------------------------------- the run's inputs
 
-    ``report_links``: {title: path relative to the page} of the other pages and files of the run's report
-    folder (Facets Overview and Dive, label issues, anomalies, schema), listed at the top.
+
+@dataclasses.dataclass
+class DriftBaseline:
+    """The newest earlier run with statistics: what the drift section compares this run with."""
+
+    run_id: str
+    statistics_uri: Optional[str]
+    validation: Dict[str, Any]
+
+
+@dataclasses.dataclass
+class RunInputs:
+    """Everything the report reads from ML Metadata about one run, looked up before any HTML is written.
+
+    Why gather first: every section then renders from plain values, the store is read in one place, and a
+    section can be read (or tested) without knowing how TFX records its executions.
     """
+
+    run_id: str
+    nodes: Dict[str, mlmd.NodeRun]
+    #: The ImageValidator's report ({} when it has not run).
+    validation: Dict[str, Any]
+    #: The feature keys the run used (see :func:`_feature_keys`).
+    keys: Dict[str, Optional[str]]
+    #: Class names in id order, as the Trainer was configured ([] before it ran).
+    class_names: List[str]
+    #: The validation report of the newest earlier run with one ({} if none): segmentation pixel shares.
+    previous_validation: Dict[str, Any]
+    drift_baseline: Optional[DriftBaseline]
+
+    @property
+    def splits(self) -> Dict[str, Any]:
+        return self.validation.get("splits", {})
+
+    def output_uri(self, node_id: str, key: str) -> Optional[str]:
+        """URI of a node's output, or None when the node did not run."""
+        node = self.nodes.get(node_id)
+        return node.uri(key) if node else None
+
+
+def gather_run(metadata_path: str, pipeline_name: str, run_id: Optional[str] = None) -> RunInputs:
+    """Looks up the run (default: the newest) and the earlier runs its comparisons need."""
+    run_id, nodes = mlmd.run_nodes(metadata_path, pipeline_name, run_name=run_id)
+    _, previous_validator_run = mlmd.previous_run_nodes(metadata_path, pipeline_name, run_id,
+                                                        names.IMAGE_VALIDATOR, "report")
+    previous_id, previous = mlmd.previous_run_nodes(metadata_path, pipeline_name, run_id,
+                                                    names.STATISTICS_GEN, "statistics")
+    baseline = None
+    if previous is not None:
+        baseline = DriftBaseline(previous_id, previous[names.STATISTICS_GEN].uri("statistics"),
+                                 _load_validation(previous))
+    return RunInputs(run_id=run_id, nodes=nodes, validation=_load_validation(nodes), keys=_feature_keys(nodes),
+                     class_names=_class_names(nodes),
+                     previous_validation=_load_validation(previous_validator_run) if previous_validator_run else {},
+                     drift_baseline=baseline)
+
+
+def _statistics(uri: str, split: str) -> Optional[Any]:
+    """A split's TFDV statistics from a StatisticsGen output folder, or None when the split has none."""
     import tensorflow_data_validation as tfdv
+
+    path = os.path.join(uri, f"Split-{split}", "FeatureStats.pb")
+    return tfdv.load_stats_binary(path) if os.path.exists(path) else None
+
+
+def _split_statistics(run: RunInputs) -> Dict[str, Any]:
+    """{split: TFDV statistics} of this run's StatisticsGen ({} when it did not run)."""
+    uri = run.output_uri(names.STATISTICS_GEN, "statistics")
+    if uri is None:
+        return {}
+    loaded = {split: _statistics(uri, split) for split in run.splits or (names.TRAIN_SPLIT, names.EVAL_SPLIT)}
+    return {split: stats for split, stats in loaded.items() if stats is not None}
+
+
+def _load_schema(nodes: Dict[str, mlmd.NodeRun]) -> Optional[Any]:
+    """The schema the run validated against (curated or inferred), or None before a schema node ran."""
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    from components.anomaly_gate.executor import read_anomalies
+    schema_node = nodes.get(names.IMPORT_SCHEMA_GEN) or nodes.get(names.SCHEMA_GEN)
+    if not schema_node or not schema_node.outputs.get("schema"):
+        return None
+    with open(os.path.join(schema_node.uri("schema"), "schema.pbtxt")) as handle:
+        return text_format.Parse(handle.read(), schema_pb2.Schema())
 
-    run_id, nodes = mlmd.run_nodes(metadata_path, pipeline_name, run_name=run_id)
-    validation = _load_validation(nodes)
-    keys = _feature_keys(nodes)
-    image_key, label_key, mask_key, filename_key = (keys["image_key"], keys["label_key"], keys["mask_key"],
-                                                    keys["filename_key"])
-    validator = nodes.get(names.IMAGE_VALIDATOR)
-    sections: List[str] = []
-    _, previous_validator_run = mlmd.previous_run_nodes(metadata_path, pipeline_name, run_id,
-                                                        names.IMAGE_VALIDATOR, "report")
-    previous_validation = _load_validation(previous_validator_run) if previous_validator_run else {}
-    sections.append(_links(report_links or {}))
 
-    # --- overview and counts
-    splits = validation.get("splits", {})
+# --------------------------------------------------------------------------- sections
+
+
+def _class_name(key: str, class_names: Sequence[str]) -> str:
+    """A class id's name where the Trainer named it, else the id (or the non-numeric key) as it is."""
+    return class_names[int(key)] if key.isdigit() and int(key) < len(class_names) else key
+
+
+def _filename(example, filename_key: str) -> str:
+    return (_bytes(example, filename_key) or b"").decode()
+
+
+def _first_per_group(grouped: Iterable[Tuple[str, Any]], limit: int = SAMPLES_PER_GROUP) -> Dict[str, List[Any]]:
+    """The first ``limit`` items of each group, from (group, item) pairs: a few samples each, in one pass."""
+    groups: Dict[str, List[Any]] = collections.defaultdict(list)
+    for group, item in grouped:
+        if len(groups[group]) < limit:
+            groups[group].append(item)
+    return groups
+
+
+def _overview_section(run: RunInputs) -> str:
+    """Cards with the totals, the validator's warnings, and per split the counts and examples per class."""
+    validation, splits = run.validation, run.splits
     cards = [("examples", validation.get("total", "?")), ("good", validation.get("good", "?")),
              ("quarantined", validation.get("quarantined", "?"))]
-    sections.append('<div class="cards">' + "".join(f'<div class="card">{_esc(k)}<b>{_esc(v)}</b></div>'
-                                                    for k, v in cards) + "</div>")
-    for warning in validation.get("warnings", []):
-        sections.append(f'<p class="bad">warning: {_esc(warning)}</p>')
-    sections.append("<h2 id=counts>Splits and classes</h2>")
-    sections.append(_table(["split", "input", "good", "quarantined"],
-                           [(s, v["input"], v["good"], v["quarantined"]) for s, v in sorted(splits.items())]))
-    class_names = _class_names(nodes)
+    parts = ['<div class="cards">' + "".join(f'<div class="card">{_esc(k)}<b>{_esc(v)}</b></div>'
+                                             for k, v in cards) + "</div>"]
+    parts.extend(f'<p class="bad">warning: {_esc(warning)}</p>' for warning in validation.get("warnings", []))
+    parts.append("<h2 id=counts>Splits and classes</h2>")
+    parts.append(_table(["split", "input", "good", "quarantined"],
+                        [(s, v["input"], v["good"], v["quarantined"]) for s, v in sorted(splits.items())]))
     charts = []
     for split, values in sorted(splits.items()):
         counts = values.get("class_counts", {})
-        items = [(class_names[int(k)] if k.isdigit() and int(k) < len(class_names) else k, float(v))
+        items = [(_class_name(k, run.class_names), float(v))
                  for k, v in sorted(counts.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0])]
         if items:
             charts.append(svg_bars(items, f"{split}: examples per class"))
-    sections.append(f'<div class="charts">{"".join(charts)}</div>')
-    if mask_key:
-        sections.append(_class_pixel_section(validation, splits, class_names, previous_validation))
+    parts.append(f'<div class="charts">{"".join(charts)}</div>')
+    if run.keys["mask_key"]:
+        parts.append(_class_pixel_section(validation, splits, run.class_names, run.previous_validation))
+    return "".join(parts)
 
-    # --- image properties
-    sections.append("<h2 id=images>Image sizes, formats and channels</h2>")
+
+def _image_properties_section(validation: Dict[str, Any]) -> str:
+    """Charts of the good images' sizes, formats, channels, pixel modes and brightness (all splits)."""
     good = drift.merged_digest(validation)
     charts = []
     for key, title in (("width", "width (px)"), ("height", "height (px)"), ("format", "format"),
@@ -251,160 +337,210 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
     if good:
         hist = drift.shares(good["brightness"], drift.BRIGHTNESS_EDGES)
         charts.append(svg_bars([(k, v) for k, v in hist.items()], "mean brightness (share)"))
-    sections.append(f'<div class="charts">{"".join(charts)}</div>')
+    return f'<h2 id=images>Image sizes, formats and channels</h2><div class="charts">{"".join(charts)}</div>'
 
-    # --- sample grids
-    sections.append("<h2 id=samples>Samples per class</h2>")
-    validated_uri = validator.uri("validated_examples") if validator else None
-    if validated_uri is not None:
-        examples = _read_examples(validated_uri, names.TRAIN_SPLIT, limit=5000)
-        by_class: Dict[str, List] = collections.defaultdict(list)
-        box_keys = keys.get("box_keys")
-        for example in examples:
-            feature = example.features.feature.get(label_key) if label_key else None
-            label = str(feature.int64_list.value[0]) if feature is not None and feature.int64_list.value else "all"
-            # Detection: an image is a sample of every class it has a box of.
-            labels = sorted({str(box[4]) for box in _boxes(example, box_keys)} or {"none"}) if box_keys else [label]
-            for label in labels:
-                if len(by_class[label]) < SAMPLES_PER_GROUP:
-                    by_class[label].append(example)
-        if box_keys:
-            legend = " ".join(f'<span style="color:{_colour_name(i)}">&#9632;</span> {_esc(name)}'
-                              for i, name in enumerate(class_names))
-            sections.append(f"<p>Boxes drawn in their class colour: {legend}</p>")
-        for label in sorted(by_class, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else k)):
-            name = class_names[int(label)] if label.isdigit() and int(label) < len(class_names) else label
-            tiles = [(_thumbnail(_bytes(e, image_key), _bytes(e, mask_key) if mask_key else None,
-                                 _boxes(e, box_keys)),
-                      (_bytes(e, filename_key) or b"").decode())
-                     for e in by_class[label]]
-            sections.append(_grid(f"class {name}", tiles))
 
-    # --- quarantine
-    sections.append("<h2 id=quarantine>Quarantined files</h2>")
-    quarantine = validator.uri("quarantine") if validator else None
+def _sample_labels(example, label_key: Optional[str], box_keys: Optional[List[str]]) -> List[str]:
+    """The classes an example is a sample of: its label ("all" without one); detection: every class it has
+    a box of ("none" without boxes)."""
+    if box_keys:
+        return sorted({str(box[4]) for box in _boxes(example, box_keys)} or {"none"})
+    feature = example.features.feature.get(label_key) if label_key else None
+    return [str(feature.int64_list.value[0]) if feature is not None and feature.int64_list.value else "all"]
+
+
+def _samples_section(run: RunInputs) -> str:
+    """A grid of thumbnails per class from the train split (masks beside them, boxes drawn on them)."""
+    heading = "<h2 id=samples>Samples per class</h2>"
+    validated_uri = run.output_uri(names.IMAGE_VALIDATOR, "validated_examples")
+    if validated_uri is None:
+        return heading
+    keys, box_keys = run.keys, run.keys.get("box_keys")
+    examples = _read_examples(validated_uri, names.TRAIN_SPLIT, limit=5000)
+    by_class = _first_per_group((label, example) for example in examples
+                                for label in _sample_labels(example, keys["label_key"], box_keys))
+    parts = [heading]
+    if box_keys:
+        legend = " ".join(f'<span style="color:{_colour_name(i)}">&#9632;</span> {_esc(name)}'
+                          for i, name in enumerate(run.class_names))
+        parts.append(f"<p>Boxes drawn in their class colour: {legend}</p>")
+    for label in sorted(by_class, key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else k)):
+        tiles = [(_thumbnail(_bytes(e, keys["image_key"]), _bytes(e, keys["mask_key"]) if keys["mask_key"] else None,
+                             _boxes(e, box_keys)),
+                  _filename(e, keys["filename_key"]))
+                 for e in by_class[label]]
+        parts.append(_grid(f"class {_class_name(label, run.class_names)}", tiles))
+    return "".join(parts)
+
+
+def _quarantine_section(run: RunInputs) -> str:
+    """Thumbnails of quarantined files per reason, then every quarantined file with its reason."""
+    parts = ["<h2 id=quarantine>Quarantined files</h2>"]
+    quarantine = run.output_uri(names.IMAGE_VALIDATOR, "quarantine")
     if quarantine is not None:
-        by_reason: Dict[str, List] = collections.defaultdict(list)
-        for split in splits:
-            for example in _read_examples(quarantine, split):
-                reason = (_bytes(example, names.QUARANTINE_REASON_KEY) or b"").decode()
-                if len(by_reason[reason]) < SAMPLES_PER_GROUP:
-                    by_reason[reason].append(example)
+        by_reason = _first_per_group(((_bytes(example, names.QUARANTINE_REASON_KEY) or b"").decode(), example)
+                                     for split in run.splits for example in _read_examples(quarantine, split))
         for reason, examples in sorted(by_reason.items()):
-            sections.append(_grid(reason, [(_thumbnail(_bytes(e, image_key)), (_bytes(e, filename_key) or b"").decode())
-                                           for e in examples]))
+            parts.append(_grid(reason, [(_thumbnail(_bytes(e, run.keys["image_key"])),
+                                         _filename(e, run.keys["filename_key"])) for e in examples]))
     bad_rows = [(r["split"], r["filename"], r["reason"], r["detail"])
-                for r in validation.get("digest", {}).get("bad", [])]
-    sections.append(_table(["split", "file", "reason", "detail"], bad_rows, cls="quarantine"))
+                for r in run.validation.get("digest", {}).get("bad", [])]
+    parts.append(_table(["split", "file", "reason", "detail"], bad_rows, cls="quarantine"))
+    return "".join(parts)
+
+
+def _left_out_section(nodes: Dict[str, mlmd.NodeRun]) -> str:
+    """Files data preparation refused (never reached the validator), and sources left unused by choice."""
     manifest = run_summary.read_manifest(nodes)
     left_out = list(manifest.get("rejected", []))
     unused = run_summary.unused_sources(manifest)
-    sections.append("<h2 id=left-out>Files left out by data preparation</h2>")
-    sections.append(_table(["file(s)", "reason"], [(" + ".join(item["files"]), item["reason"]) for item in left_out],
-                           cls="left-out") if left_out else
-                    "<p class=muted>no file refused (or the data came as TFRecords, with no preparation here)</p>")
+    parts = ["<h2 id=left-out>Files left out by data preparation</h2>"]
+    parts.append(_table(["file(s)", "reason"], [(" + ".join(item["files"]), item["reason"]) for item in left_out],
+                        cls="left-out") if left_out else
+                 "<p class=muted>no file refused (or the data came as TFRecords, with no preparation here)</p>")
     if unused:
-        sections.append("<p>Not used, by choice: " + ", ".join(
+        parts.append("<p>Not used, by choice: " + ", ".join(
             f"{html.escape(source)} ({count} images)" for source, count in sorted(unused.items()))
             + " (a held-out split; choose it with <code>--eval-split</code>)</p>")
+    return "".join(parts)
 
-    # --- suspected label errors and near-duplicates
-    sections.append(_label_issue_section(nodes, validated_uri, splits, image_key, filename_key))
-    sections.append(_near_duplicate_section(validation, validated_uri, image_key, filename_key))
 
-    # --- TFDV anomalies
-    sections.append("<h2 id=anomalies>TFDV anomalies (ExampleValidator)</h2>")
-    anomalies = nodes[names.EXAMPLE_VALIDATOR].uri("anomalies") if names.EXAMPLE_VALIDATOR in nodes else None
-    if anomalies is not None:
-        rows = read_anomalies(anomalies, list(splits) or [names.TRAIN_SPLIT, names.EVAL_SPLIT])
-        sections.append(_table(["split", "feature", "anomaly", "description"],
-                               [(r["split"], r["feature"], r["short"], r["description"]) for r in rows]))
+def _anomalies_section(run: RunInputs) -> str:
+    """TFDV's anomalies as the ExampleValidator found them, per split."""
+    from components.anomaly_gate.executor import read_anomalies
 
-    # --- schema
-    sections.append("<h2 id=schema>Schema</h2>")
-    schema_node = nodes.get(names.IMPORT_SCHEMA_GEN) or nodes.get(names.SCHEMA_GEN)
-    schema = None
-    if schema_node and schema_node.outputs.get("schema"):
-        schema = text_format.Parse(open(os.path.join(schema_node.uri("schema"), "schema.pbtxt")).read(),
-                                   schema_pb2.Schema())
-        rows = []
-        for feature in schema.feature:
-            domain = feature.WhichOneof("domain_info") or ""
-            if domain == "int_domain":
-                domain = f"int [{feature.int_domain.min}, {feature.int_domain.max}]"
-            elif feature.domain:
-                values = next((d.value for d in schema.string_domain if d.name == feature.domain), [])
-                domain = f"one of {len(values)}: " + ", ".join(list(values)[:8]) + ("…" if len(values) > 8 else "")
-            rows.append((feature.name, schema_pb2.FeatureType.Name(feature.type),
-                         f"{feature.presence.min_fraction:g}", [d.size for d in feature.shape.dim], domain))
-        sections.append(_table(["feature", "type", "min presence", "shape", "domain"], rows))
-        sections.append(f"<p class=muted>{'curated (ImportSchemaGen)' if names.IMPORT_SCHEMA_GEN in nodes else 'inferred (SchemaGen)'}</p>")
+    heading = "<h2 id=anomalies>TFDV anomalies (ExampleValidator)</h2>"
+    anomalies = run.output_uri(names.EXAMPLE_VALIDATOR, "anomalies")
+    if anomalies is None:
+        return heading
+    rows = read_anomalies(anomalies, list(run.splits) or [names.TRAIN_SPLIT, names.EVAL_SPLIT])
+    return heading + _table(["split", "feature", "anomaly", "description"],
+                            [(r["split"], r["feature"], r["short"], r["description"]) for r in rows])
 
-    # --- skew and drift
-    sections.append("<h2 id=skew>Train / eval skew</h2>")
-    stats = {}
-    if names.STATISTICS_GEN in nodes and nodes[names.STATISTICS_GEN].outputs.get("statistics"):
-        uri = nodes[names.STATISTICS_GEN].uri("statistics")
-        for split in splits or (names.TRAIN_SPLIT, names.EVAL_SPLIT):
-            path = os.path.join(uri, f"Split-{split}", "FeatureStats.pb")
-            if os.path.exists(path):
-                stats[split] = tfdv.load_stats_binary(path)
-    skew_rows = []
-    if label_key and "train" in stats and "eval" in stats:
-        distance = drift.tfdv_label_distance(stats["train"], stats["eval"], schema, label_key, drift_threshold, "skew")
-        if distance is None:
-            distance = drift.linf(drift.label_distribution(stats["train"], label_key), drift.label_distribution(stats["eval"], label_key))
-        skew_rows.append(("label distribution (TFDV skew comparator: L∞ or JS divergence)", f"{distance:.3f}"))
-    for key, value in drift.image_stat_skew(drift.split_digest(validation, "train"), drift.split_digest(validation, "eval")).items():
-        skew_rows.append((f"image {key}", f"{value:.3f}"))
-    sections.append(_table(["statistic", "distance train↔eval"], skew_rows))
-    sections.append("<h2 id=drift>Drift against the previous run</h2>")
-    previous_id, previous = mlmd.previous_run_nodes(metadata_path, pipeline_name, run_id,
-                                                    names.STATISTICS_GEN, "statistics")
-    if previous is None:
-        sections.append("<p class=muted>no previous run with statistics</p>")
-    else:
-        prev_uri = previous[names.STATISTICS_GEN].uri("statistics")
-        prev_path = os.path.join(prev_uri, "Split-train", "FeatureStats.pb")
-        rows = []
-        if label_key and "train" in stats and os.path.exists(prev_path):
-            prev = tfdv.load_stats_binary(prev_path)
-            distance = drift.tfdv_label_distance(stats["train"], prev, schema, label_key, drift_threshold, "drift")
-            if distance is None:
-                distance = drift.linf(drift.label_distribution(stats["train"], label_key), drift.label_distribution(prev, label_key))
-            rows.append(("label distribution (TFDV drift comparator: L∞ or JS divergence)", f"{distance:.3f}",
-                         "DRIFT" if distance > drift_threshold else "ok"))
-        prev_validation = _load_validation(previous)
-        for key, value in drift.image_stat_skew(drift.split_digest(validation, "train"),
-                                                 drift.split_digest(prev_validation, "train")).items():
-            rows.append((f"image {key}", f"{value:.3f}", "DRIFT" if value > drift_threshold else "ok"))
-        sections.append(f"<p>compared with run {_esc(previous_id)}; threshold {drift_threshold:g}</p>")
-        sections.append(_table(["statistic", "distance", "verdict"], rows, cls="drift"))
 
-    # --- evaluation
-    sections.append("<h2 id=evaluation>Evaluation</h2>")
-    evaluator = nodes[names.EVALUATOR].outputs if names.EVALUATOR in nodes else {}
-    if evaluator.get("evaluation"):
-        metrics, _ = read_evaluation(evaluator["evaluation"][0].uri, label_key, class_names)
-        sections.append(_table(["metric", "value"], [(k, f"{v:.4f}") for k, v in sorted(metrics.items())],
-                               cls="metrics"))
-        tflite = run_summary.read_tflite_evaluation(nodes)
-        if tflite:
-            sections.append("<p>TFLite files on the same eval split (TfliteEvaluator):</p>")
-            rows = [(model, name, f"{value:.4f}", f"{metrics[name]:.4f}" if name in metrics else "-")
-                    for model, values in sorted(tflite.items()) for name, value in sorted(values.items())
-                    if "/" not in name]
-            sections.append(_table(["TFLite model", "metric", "value", "SavedModel"], rows, cls="tflite"))
-        blessed = evaluator.get("blessing") and mlmd.custom_property(evaluator["blessing"][0], "blessed")
-        verdict = "BLESSED" if blessed else "NOT blessed"
-        if not blessed:
-            failed = read_failed_checks(evaluator["evaluation"][0].uri, None)
-            verdict += (" — " + "; ".join(failed)) if failed else ""
-        sections.append(f'<p class="{"good" if blessed else "bad"}" id=verdict>{_esc(verdict)}</p>')
-    else:
-        sections.append("<p class=muted>the Evaluator has not run in this run</p>")
+def _schema_domain(schema, feature) -> str:
+    """A feature's domain in a few words: an int range, or the first values of a string domain."""
+    domain = feature.WhichOneof("domain_info") or ""
+    if domain == "int_domain":
+        return f"int [{feature.int_domain.min}, {feature.int_domain.max}]"
+    if feature.domain:
+        values = next((d.value for d in schema.string_domain if d.name == feature.domain), [])
+        return f"one of {len(values)}: " + ", ".join(list(values)[:8]) + ("…" if len(values) > 8 else "")
+    return domain
 
-    title = f"Data report — {pipeline_name} — run {run_id}"
+
+def _schema_section(schema, curated: bool) -> str:
+    """One row per feature of the schema, and whether it was curated or inferred."""
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    heading = "<h2 id=schema>Schema</h2>"
+    if schema is None:
+        return heading
+    rows = [(feature.name, schema_pb2.FeatureType.Name(feature.type), f"{feature.presence.min_fraction:g}",
+             [d.size for d in feature.shape.dim], _schema_domain(schema, feature)) for feature in schema.feature]
+    origin = "curated (ImportSchemaGen)" if curated else "inferred (SchemaGen)"
+    return heading + _table(["feature", "type", "min presence", "shape", "domain"], rows) + \
+        f"<p class=muted>{origin}</p>"
+
+
+def _distance_table(distances: Dict[str, float], mode: str, column: str, threshold: Optional[float] = None) -> str:
+    """The distances of :func:`drift.compare` as a table; with a ``threshold``, a verdict per row.
+
+    Why one renderer: skew and drift are one measurement of two different pairs, so they read alike.
+    """
+    def title(key: str) -> str:
+        return (f"label distribution (TFDV {mode} comparator: L∞ or JS divergence)" if key == drift.LABEL
+                else f"image {key}")
+
+    if threshold is None:
+        return _table(["statistic", column], [(title(k), f"{v:.3f}") for k, v in distances.items()])
+    return _table(["statistic", column, "verdict"],
+                  [(title(k), f"{v:.3f}", "DRIFT" if v > threshold else "ok") for k, v in distances.items()],
+                  cls="drift")
+
+
+def _skew_section(run: RunInputs, stats: Dict[str, Any], schema, threshold: float) -> str:
+    """Train against eval: a model scored on data unlike its training data is scored on the wrong question."""
+    distances = drift.compare(stats.get(names.TRAIN_SPLIT), stats.get(names.EVAL_SPLIT),
+                              drift.split_digest(run.validation, names.TRAIN_SPLIT),
+                              drift.split_digest(run.validation, names.EVAL_SPLIT),
+                              schema, run.keys["label_key"], threshold, "skew")
+    return "<h2 id=skew>Train / eval skew</h2>" + _distance_table(distances, "skew", "distance train↔eval")
+
+
+def _drift_section(run: RunInputs, stats: Dict[str, Any], schema, threshold: float) -> str:
+    """This run's train split against the previous run's: data that changed under a model explains its scores."""
+    heading = "<h2 id=drift>Drift against the previous run</h2>"
+    baseline = run.drift_baseline
+    if baseline is None:
+        return heading + "<p class=muted>no previous run with statistics</p>"
+    distances = drift.compare(stats.get(names.TRAIN_SPLIT), _statistics(baseline.statistics_uri, names.TRAIN_SPLIT),
+                              drift.split_digest(run.validation, names.TRAIN_SPLIT),
+                              drift.split_digest(baseline.validation, names.TRAIN_SPLIT),
+                              schema, run.keys["label_key"], threshold, "drift")
+    return (heading + f"<p>compared with run {_esc(baseline.run_id)}; threshold {threshold:g}</p>"
+            + _distance_table(distances, "drift", "distance", threshold))
+
+
+def _tflite_table(tflite: Dict[str, Dict[str, float]], metrics: Dict[str, float]) -> str:
+    """The TFLite files' metrics beside the SavedModel's ("" when no TFLite file was evaluated)."""
+    if not tflite:
+        return ""
+    rows = [(model, name, f"{value:.4f}", f"{metrics[name]:.4f}" if name in metrics else "-")
+            for model, values in sorted(tflite.items()) for name, value in sorted(values.items())
+            if "/" not in name]
+    return ("<p>TFLite files on the same eval split (TfliteEvaluator):</p>"
+            + _table(["TFLite model", "metric", "value", "SavedModel"], rows, cls="tflite"))
+
+
+def _evaluation_section(run: RunInputs) -> str:
+    """The Evaluator's metrics, the TFLite files' and the blessing, with the failed checks when not blessed."""
+    heading = "<h2 id=evaluation>Evaluation</h2>"
+    evaluator = run.nodes[names.EVALUATOR].outputs if names.EVALUATOR in run.nodes else {}
+    if not evaluator.get("evaluation"):
+        return heading + "<p class=muted>the Evaluator has not run in this run</p>"
+    evaluation_uri = evaluator["evaluation"][0].uri
+    metrics, _ = read_evaluation(evaluation_uri, run.keys["label_key"], run.class_names)
+    parts = [heading, _table(["metric", "value"], [(k, f"{v:.4f}") for k, v in sorted(metrics.items())],
+                             cls="metrics"),
+             _tflite_table(run_summary.read_tflite_evaluation(run.nodes), metrics)]
+    blessed = evaluator.get("blessing") and mlmd.custom_property(evaluator["blessing"][0], "blessed")
+    verdict = "BLESSED" if blessed else "NOT blessed"
+    if not blessed:
+        failed = read_failed_checks(evaluation_uri, None)
+        verdict += (" — " + "; ".join(failed)) if failed else ""
+    parts.append(f'<p class="{"good" if blessed else "bad"}" id=verdict>{_esc(verdict)}</p>')
+    return "".join(parts)
+
+
+def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = None,
+               drift_threshold: float = 0.1, report_links: Optional[Dict[str, str]] = None) -> str:
+    """The whole report page for one run (default: the newest) of ``pipeline_name``.
+
+    ``report_links``: {title: path relative to the page} of the other pages and files of the run's report
+    folder (Facets Overview and Dive, label issues, anomalies, schema), listed at the top.
+    """
+    run = gather_run(metadata_path, pipeline_name, run_id)
+    keys = run.keys
+    validated_uri = run.output_uri(names.IMAGE_VALIDATOR, "validated_examples")
+    schema = _load_schema(run.nodes)
+    stats = _split_statistics(run)
+    sections = [
+        _links(report_links or {}),
+        _overview_section(run),
+        _image_properties_section(run.validation),
+        _samples_section(run),
+        _quarantine_section(run),
+        _left_out_section(run.nodes),
+        _label_issue_section(run.nodes, validated_uri, run.splits, keys["image_key"], keys["filename_key"]),
+        _near_duplicate_section(run.validation, validated_uri, keys["image_key"], keys["filename_key"]),
+        _anomalies_section(run),
+        _schema_section(schema, curated=names.IMPORT_SCHEMA_GEN in run.nodes),
+        _skew_section(run, stats, schema, drift_threshold),
+        _drift_section(run, stats, schema, drift_threshold),
+        _evaluation_section(run),
+    ]
+    title = f"Data report — {pipeline_name} — run {run.run_id}"
     return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_esc(title)}</title>"
             f"<style>{_CSS}</style></head><body><h1>{_esc(title)}</h1>{''.join(sections)}</body></html>")
 

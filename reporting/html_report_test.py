@@ -62,3 +62,26 @@ def test_brightness_bins_are_numpys():
 def test_svg_bars_are_self_contained():
     svg = html_report.svg_bars([("cat", 3.0), ("dog", 1.0)], "per class")
     assert svg.count('class="bar"') == 2 and "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_skew_and_drift_are_one_comparison_label_first():
+    before, after = _stats([0, 0, 1, 1] * 5), _stats([0, 1, 1, 1] * 5)
+    schema = schema_tool.build_schema(before, "classification", ["a", "b"], None, "regenerate")
+    rows = [_row("train", 0.1, index=i) for i in range(4)] + [_row("eval", 0.9, "JPEG", 3, index=i) for i in range(4)]
+    validation = {"digest": report.digest(iter(rows))}
+    digests = drift.split_digest(validation, "train"), drift.split_digest(validation, "eval")
+    skew = drift.compare(after, before, *digests, schema, "label", 0.1, "skew")
+    drifted = drift.compare(after, before, *digests, schema, "label", 0.1, "drift")
+    assert list(skew) == [drift.LABEL, "brightness", "width", "height", "format", "channels"]
+    assert skew == pytest.approx(drifted)
+    # Without the other side's statistics there is no label distance, but the image statistics still compare.
+    assert list(drift.compare(after, None, *digests, schema, "label", 0.1, "drift")) == list(skew)[1:]
+
+
+def test_distance_table_gives_verdicts_only_with_a_threshold():
+    distances = {drift.LABEL: 0.25, "brightness": 0.05}
+    skew = html_report._distance_table(distances, "skew", "distance train↔eval")
+    assert "TFDV skew comparator" in skew and "verdict" not in skew and "<td>image brightness</td>" in skew
+    drifted = html_report._distance_table(distances, "drift", "distance", threshold=0.1)
+    assert "TFDV drift comparator" in drifted and 'class="drift"' in drifted
+    assert drifted.count("<td>DRIFT</td>") == 1 and drifted.count("<td>ok</td>") == 1

@@ -331,91 +331,138 @@ def near_duplicates(rows: List[Dict[str, Any]], config: ValidationConfig) -> Lis
     return sorted(pairs, key=lambda p: (not p["across_splits"], p["distance"], p["a"], p["b"]))
 
 
+@dataclasses.dataclass
+class _Artifacts:
+    """The executor's input and output artifacts, with the outputs' split names and payload format set."""
+
+    examples: Any
+    validated: Any
+    quarantine: Any
+    report: Any
+    splits: List[str]
+
+    @property
+    def report_path(self) -> str:
+        return os.path.join(self.report.uri, REPORT_FILENAME)
+
+
+def _artifacts(input_dict, output_dict) -> _Artifacts:
+    """Reads the artifacts; the two example outputs take the input's splits and payload format."""
+    examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+    validated = artifact_utils.get_single_instance(output_dict[VALIDATED_EXAMPLES_KEY])
+    quarantine = artifact_utils.get_single_instance(output_dict[QUARANTINE_KEY])
+    report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])
+    for output in (validated, quarantine):
+        output.split_names = examples.split_names
+        examples_utils.set_payload_format(output, examples_utils.get_payload_format(examples))
+    return _Artifacts(examples, validated, quarantine, report, artifact_utils.decode_split_names(examples.split_names))
+
+
+def _checked_groups(pipeline, artifacts: _Artifacts, config: ValidationConfig):
+    """First read: every image checked, one small row each, grouped by content hash with duplicates resolved."""
+    checked = []
+    for split in artifacts.splits:
+        checked.append(
+            pipeline
+            | f"Read[{split}]" >> beam.io.ReadFromTFRecord(_split_pattern(artifacts.examples, split))
+            | f"Batch[{split}]" >> beam.BatchElements(min_batch_size=CHECK_BATCH, max_batch_size=CHECK_BATCH)
+            | f"Check[{split}]" >> beam.FlatMap(check_records, split, config))
+    return (
+        checked
+        | "AllSplits" >> beam.Flatten()
+        | "ByHash" >> beam.Map(lambda r: (r["sha256"], r))
+        | "GroupByHash" >> beam.GroupByKey()
+        | "Duplicates" >> beam.Map(lambda kv: resolve_duplicates(kv[1]))
+    )
+
+
+def _verdicts_by_key(groups):
+    """The quarantined records' verdicts, as a side input for the second read."""
+    # A dict side input, read once per worker: Beam's AsMultiMap bulk-reads only up to 100 keys and
+    # past that makes a state request per record (with a deep size of the result), which took
+    # minutes at 128,000 images with a few hundred bad ones.
+    return beam.pvalue.AsDict(
+        groups
+        | "Verdicts" >> beam.FlatMap(verdicts)
+        | "VerdictsByKey" >> beam.GroupByKey()
+        | "VerdictLists" >> beam.MapTuple(lambda key, found: (key, list(found))))
+
+
+def _route_split(pipeline, artifacts: _Artifacts, split: str, verdicts_by_key) -> None:
+    """Second read of one split: good records to ``validated_examples``, bad ones (with their reason) to
+    ``quarantine``."""
+    routed = (pipeline
+              | f"Reread[{split}]" >> beam.io.ReadFromTFRecord(_split_pattern(artifacts.examples, split))
+              | f"Route[{split}]" >> beam.ParDo(_Route(split), verdicts_by_key).with_outputs(
+                  _Route.BAD, _Route.IDENTICAL, main="good"))
+    shared = (routed[_Route.IDENTICAL]
+              | f"GroupIdentical[{split}]" >> beam.GroupByKey()
+              | f"ShareVerdicts[{split}]" >> beam.FlatMap(_share_verdicts, verdicts_by_key).with_outputs(
+                  _Route.BAD, main="good"))
+    # A writer per stage's output, not one behind a Flatten: on the DirectRunner that Flatten held
+    # every good record in memory (+260 MB at 32,000 small PNGs).
+    for label, outputs, artifact in (("Good", (routed.good, shared.good), artifacts.validated),
+                                     ("Bad", (routed[_Route.BAD], shared[_Route.BAD]), artifacts.quarantine)):
+        split_uri = artifact_utils.get_split_uri([artifact], split)
+        _ = outputs[0] | f"Write{label}[{split}]" >> staged_files.write_tfrecords(split_uri)
+        _ = outputs[1] | f"Write{label}Identical[{split}]" >> staged_files.write_tfrecords(
+            split_uri, prefix=IDENTICAL_SHARDS_PREFIX, empty_file=False)
+
+
+def _write_report(rows, artifacts: _Artifacts, config: ValidationConfig) -> None:
+    """Every row to the JSON Lines file, and the counts (rows aside) to the report JSON."""
+    report_path = artifacts.report_path
+    _ = (rows
+         | "RowJson" >> beam.Map(lambda r: json.dumps({k: v for k, v in r.items() if k != "record"},
+                                                      sort_keys=True))
+         | "WriteRows" >> staged_files.write_lines(os.path.join(artifacts.report.uri, ROWS_FILENAME)))
+    _ = (rows
+         | "Summarize" >> beam.CombineGlobally(_Summarize(config))
+         | "WriteReport" >> beam.Map(lambda summary: _write_json(report_path, summary)))
+
+
+def _fail_if_too_many_bad(summary: Dict[str, Any], artifacts: _Artifacts, config: ValidationConfig) -> None:
+    """Past ``max_bad_fraction``, raises :class:`TooManyBadExamples` naming the reasons (with the setting that
+    would keep them) and where the per-file report was kept."""
+    if summary["bad_fraction"] > config.max_bad_fraction:
+        reasons = collections.Counter()
+        for split in summary["splits"].values():
+            reasons.update(split["reasons"])
+        # TFX deletes a failed executor's outputs: the per-file report is kept beside them for the user.
+        report_uri = artifacts.report.uri
+        kept = keep_after_failure([artifacts.report_path, os.path.join(report_uri, ROWS_FILENAME)], report_uri)
+        rows_path = os.path.join(kept, ROWS_FILENAME)
+        raise TooManyBadExamples(
+            f"{summary['quarantined']} of {summary['total']} examples ({summary['bad_fraction']:.1%}) are bad, "
+            f"more than the allowed {config.max_bad_fraction:.1%}: "
+            + ", ".join(f"{n} {reason}{_HINTS.get(reason, '').format(config=config)}"
+                        for reason, n in reasons.most_common())
+            + f". Details per file: {rows_path}. Fix the data or raise --max-bad-fraction."
+        )
+
+
 class Executor(base_beam_executor.BaseBeamExecutor):
     """See the module docstring."""
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         config = ValidationConfig.from_json(exec_properties[CONFIG_KEY])
-        examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
-        validated = artifact_utils.get_single_instance(output_dict[VALIDATED_EXAMPLES_KEY])
-        quarantine = artifact_utils.get_single_instance(output_dict[QUARANTINE_KEY])
-        report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])
-        splits = artifact_utils.decode_split_names(examples.split_names)
-        for output in (validated, quarantine):
-            output.split_names = examples.split_names
-            examples_utils.set_payload_format(output, examples_utils.get_payload_format(examples))
-        report_path = os.path.join(report.uri, REPORT_FILENAME)
-
+        artifacts = _artifacts(input_dict, output_dict)
         # Two reads of the input, so nothing large is held: the first checks every image and keeps a small
         # row each (grouped by content hash to find duplicates); the second routes each record by the
         # verdicts of the quarantined ones, a side input as small as the bad share.
         with self._make_beam_pipeline() as pipeline:
-            checked = []
-            for split in splits:
-                checked.append(
-                    pipeline
-                    | f"Read[{split}]" >> beam.io.ReadFromTFRecord(_split_pattern(examples, split))
-                    | f"Batch[{split}]" >> beam.BatchElements(min_batch_size=CHECK_BATCH, max_batch_size=CHECK_BATCH)
-                    | f"Check[{split}]" >> beam.FlatMap(check_records, split, config))
-            groups = (
-                checked
-                | "AllSplits" >> beam.Flatten()
-                | "ByHash" >> beam.Map(lambda r: (r["sha256"], r))
-                | "GroupByHash" >> beam.GroupByKey()
-                | "Duplicates" >> beam.Map(lambda kv: resolve_duplicates(kv[1]))
-            )
+            groups = _checked_groups(pipeline, artifacts, config)
             rows = groups | "Rows" >> beam.FlatMap(lambda group: group)
-            # A dict side input, read once per worker: Beam's AsMultiMap bulk-reads only up to 100 keys and
-            # past that makes a state request per record (with a deep size of the result), which took
-            # minutes at 128,000 images with a few hundred bad ones.
-            verdicts_by_key = beam.pvalue.AsDict(
-                groups
-                | "Verdicts" >> beam.FlatMap(verdicts)
-                | "VerdictsByKey" >> beam.GroupByKey()
-                | "VerdictLists" >> beam.MapTuple(lambda key, found: (key, list(found))))
-            for split in splits:
-                routed = (pipeline
-                          | f"Reread[{split}]" >> beam.io.ReadFromTFRecord(_split_pattern(examples, split))
-                          | f"Route[{split}]" >> beam.ParDo(_Route(split), verdicts_by_key).with_outputs(
-                              _Route.BAD, _Route.IDENTICAL, main="good"))
-                shared = (routed[_Route.IDENTICAL]
-                          | f"GroupIdentical[{split}]" >> beam.GroupByKey()
-                          | f"ShareVerdicts[{split}]" >> beam.FlatMap(_share_verdicts, verdicts_by_key).with_outputs(
-                              _Route.BAD, main="good"))
-                # A writer per stage's output, not one behind a Flatten: on the DirectRunner that Flatten held
-                # every good record in memory (+260 MB at 32,000 small PNGs).
-                for label, outputs, artifact in (("Good", (routed.good, shared.good), validated),
-                                                 ("Bad", (routed[_Route.BAD], shared[_Route.BAD]), quarantine)):
-                    split_uri = artifact_utils.get_split_uri([artifact], split)
-                    _ = outputs[0] | f"Write{label}[{split}]" >> staged_files.write_tfrecords(split_uri)
-                    _ = outputs[1] | f"Write{label}Identical[{split}]" >> staged_files.write_tfrecords(
-                        split_uri, prefix=IDENTICAL_SHARDS_PREFIX, empty_file=False)
-            _ = (rows
-                 | "RowJson" >> beam.Map(lambda r: json.dumps({k: v for k, v in r.items() if k != "record"},
-                                                              sort_keys=True))
-                 | "WriteRows" >> staged_files.write_lines(os.path.join(report.uri, ROWS_FILENAME)))
-            _ = (rows
-                 | "Summarize" >> beam.CombineGlobally(_Summarize(config))
-                 | "WriteReport" >> beam.Map(lambda summary: _write_json(report_path, summary)))
+            verdicts_by_key = _verdicts_by_key(groups)
+            for split in artifacts.splits:
+                _route_split(pipeline, artifacts, split, verdicts_by_key)
+            _write_report(rows, artifacts, config)
 
-        with tf.io.gfile.GFile(report_path) as handle:
+        with tf.io.gfile.GFile(artifacts.report_path) as handle:
             summary = json.load(handle)
-        report.set_int_custom_property("total", summary["total"])
-        report.set_int_custom_property("quarantined", summary["quarantined"])
-        if summary["bad_fraction"] > config.max_bad_fraction:
-            reasons = collections.Counter()
-            for split in summary["splits"].values():
-                reasons.update(split["reasons"])
-            # TFX deletes a failed executor's outputs: the per-file report is kept beside them for the user.
-            kept = keep_after_failure([report_path, os.path.join(report.uri, ROWS_FILENAME)], report.uri)
-            rows_path = os.path.join(kept, ROWS_FILENAME)
-            raise TooManyBadExamples(
-                f"{summary['quarantined']} of {summary['total']} examples ({summary['bad_fraction']:.1%}) are bad, "
-                f"more than the allowed {config.max_bad_fraction:.1%}: "
-                + ", ".join(f"{n} {reason}{_HINTS.get(reason, '').format(config=config)}"
-                            for reason, n in reasons.most_common())
-                + f". Details per file: {rows_path}. Fix the data or raise --max-bad-fraction."
-            )
+        artifacts.report.set_int_custom_property("total", summary["total"])
+        artifacts.report.set_int_custom_property("quarantined", summary["quarantined"])
+        _fail_if_too_many_bad(summary, artifacts, config)
 
 
 def _split_pattern(examples, split: str) -> str:
