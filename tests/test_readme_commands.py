@@ -1,8 +1,9 @@
-"""The README claims only what runs: every command it shows is run here, or named with the test that runs it,
-or marked as needing what this machine lacks (a cluster, object storage, Docker, a benchmark's hours).
+"""The README and the pages under docs/ claim only what runs: every command they show is run here, or named
+with the test that runs it, or marked as needing what this machine lacks (a cluster, object storage, Docker,
+a benchmark's hours).
 
 Commands run here as a user types them (from the repository root, ``.venv/bin/python`` and ``make``
-included), with the README's placeholders filled by small data made in the test and flags added only to
+included), with the documents' placeholders filled by small data made in the test and flags added only to
 keep a run small.  Each must exit as documented and keep the console quiet: no third-party start-up
 noise (TensorFlow's C++ lines, Python-version warnings) on stdout or stderr.
 """
@@ -19,13 +20,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
 PREFIXES = ("make ", ".venv/bin/python ", "python ", "docker ")
 
 #: Console lines a user can do nothing about; none may reach the console of a README command.
 NOISE = re.compile(r"cuFFT|cuDNN|cuBLAS|TensorRT|rebuild TensorFlow|FutureWarning|DeprecationWarning|"
                    r"Python 3\.11|^[EWI]\d{4} \d|^WARNING:absl|oneDNN custom operations")
 
-#: How each README command is proven.  (pattern, kind, where): kind "here" = run by a test of this file;
+#: How each command of the README and docs/*.md is proven.  (pattern, kind, where): kind "here" = run by a test of this file;
 #: "test" = run by the named test file; "needs" = cannot run on a machine without what it names.
 COVERAGE: List[Tuple[str, str, str]] = [
     (r"^\.venv/bin/python local_runner\.py --help$", "here", "test_local_runner_help"),
@@ -45,6 +47,8 @@ COVERAGE: List[Tuple[str, str, str]] = [
     (r"^make run ARGS=\"--task segmentation( --data DIR.*)?\"", "test", "tests/test_segmentation_e2e.py"),
     (r"^make run ARGS=\"--task detection( --data path/to/voc| --data boxes\.csv)?\"", "test",
      "tests/test_detection_e2e.py"),
+    # The contributors' lanes: CI runs make lint, then make test, of which make test-fast runs a part.
+    (r"^make (test-fast|lint)( PYTEST_ARGS=.*)?$", "test", ".ci/run"),
     (r"^make test\b", "test", ".ci/run"),
     (r"^python -m runners\.kubeflow_entrypoint$", "test", "tests/test_kubeflow_contract.py"),
     (r"^make benchmark\b", "needs", "hours of benchmark runs (make benchmark writes benchmarks/results.json)"),
@@ -55,9 +59,21 @@ COVERAGE: List[Tuple[str, str, str]] = [
 ]
 
 
+def documents() -> List[Path]:
+    """The README and every page under docs/: the user's guide and what it links to."""
+    return [README] + sorted(DOCS.glob("*.md"))
+
+
 def readme_commands() -> List[str]:
-    """Every command line the README shows: in bash blocks (continuations joined) and in inline code."""
-    text = README.read_text(encoding="utf-8")
+    """Every command line the README and docs/*.md show: in bash blocks (continuations joined) and in inline
+    code."""
+    found = set()
+    for document in documents():
+        found.update(_commands_in(document.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _commands_in(text: str) -> List[str]:
     found = set()
     for block in re.findall(r"```bash\n(.*?)```", text, re.S):
         for line in block.replace("\\\n", " ").splitlines():
@@ -74,12 +90,13 @@ def _coverage(command: str) -> Tuple[str, str]:
     for pattern, kind, where in COVERAGE:
         if re.search(pattern, command):
             return kind, where
-    raise AssertionError(f"README command not run by any test: {command!r}; run it here or name its test")
+    raise AssertionError(f"documented command not run by any test: {command!r}; run it here or name its test")
 
 
 def test_every_readme_command_is_run_or_accounted_for():
     commands = readme_commands()
     assert len(commands) >= 20, "the README's commands were not found"
+    assert len(documents()) > 1, "no docs/*.md found"
     this_file = Path(__file__).read_text(encoding="utf-8")
     for command in commands:
         kind, where = _coverage(command)
@@ -87,15 +104,15 @@ def test_every_readme_command_is_run_or_accounted_for():
             assert f"def {where}(" in this_file, (command, where)
         elif kind == "test":
             assert (ROOT / where).is_file(), (command, where)
-    # No README example may point where a user's own clone has nothing (../shared is ours, not theirs).
+    # No example may point where a user's own clone has nothing (../shared is ours, not theirs).
     assert not [c for c in commands if "../shared" in c and not c.startswith("make benchmark")]
 
 
 def run_command(command: str, timeout: int = 300, temp_dir: Optional[Path] = None,
                 **fill: str) -> subprocess.CompletedProcess:
-    """Runs a README command from the repository root, with placeholders replaced by ``fill``; asserts that
-    the README shows it and that the console stays quiet.  ``temp_dir``: its TMPDIR (the system's by default)."""
-    assert command in readme_commands(), f"not (or no longer) in the README: {command}"
+    """Runs a documented command from the repository root, with placeholders replaced by ``fill``; asserts that
+    the README or a docs/ page shows it and that the console stays quiet.  ``temp_dir``: its TMPDIR (the system's by default)."""
+    assert command in readme_commands(), f"not (or no longer) in the README or docs/: {command}"
     for placeholder, value in fill.items():
         command = command.replace(placeholder, value)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "PYTEST"))}
