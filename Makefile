@@ -1,11 +1,15 @@
 # The two commands of the README.  Both set up .venv first (idempotent: seconds when done).
 #   make run  [ARGS="--data DIR ..."]   the local pipeline (embedded digits by default)
-#   make test [PYTEST_ARGS="-k data"]   the whole test suite
+#   make test [PYTEST_ARGS="-k data"]   the whole test suite (what CI runs, after make lint)
+# For contributors (also set up .venv first):
+#   make test-fast [PYTEST_ARGS=...]    the suite without the tests marked e2e, pipeline or trains
+#                                       (whole pipelines, TFX components/Beam, model training): minutes
+#   make lint                           ruff check . (rules in ruff.toml)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export TF_USE_LEGACY_KERAS := 1
 
-.PHONY: setup run test kubeflow benchmark clean
+.PHONY: setup run test test-fast lint kubeflow benchmark clean
 
 setup:
 	@VENV=$(VENV) bash scripts/setup_env.sh
@@ -15,6 +19,13 @@ run: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Markers: pytest.ini.  Every test runs in make test; test-fast leaves out the slow kinds.
+test-fast: setup
+	$(PY) -m pytest -m "not e2e and not pipeline and not trains" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 kubeflow: setup
 	$(PY) kubeflow_runner.py $(ARGS)

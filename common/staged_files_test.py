@@ -10,6 +10,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from common import staged_files
 from common.examples_io import record_dataset
 
+pytestmark = pytest.mark.pipeline
+
 
 def _run(build, workers=1):
     mode = "multi_processing" if workers > 1 else "in_memory"

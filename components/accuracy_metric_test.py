@@ -47,6 +47,7 @@ def _assert_combined(metric, examples, expected: float) -> None:
         beam_util.assert_that(result, check)
 
 
+@pytest.mark.pipeline
 def test_values_equal_the_keras_metrics_through_tfma_on_beam():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 500)

@@ -6,14 +6,10 @@ is known: the candidate misses one box in four and shifts another, the
 baseline calls every class-2 object class 1.
 """
 
-import json
-import os
-
 import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
-from google.protobuf import json_format
 
 from common import names
 from components.box_metrics import interpolated_ap, matched_ious
@@ -156,6 +152,7 @@ def _reference(rows, baseline):
     return truth, found
 
 
+@pytest.mark.pipeline
 def test_coco_map_equals_an_independent_computation_for_candidate_and_baseline(evaluated):
     rows, metrics, _ = evaluated
     for model, baseline in (("candidate", False), ("baseline", True)):
@@ -173,6 +170,7 @@ def test_coco_map_equals_an_independent_computation_for_candidate_and_baseline(e
     assert 0.0 < metrics["candidate:mar_50_95"] <= 1.0
 
 
+@pytest.mark.pipeline
 def test_matched_box_iou_is_one_for_exact_boxes_and_the_blessing_checks_map(evaluated):
     _, metrics, validation = evaluated
     assert metrics["baseline:matched_box_iou"] == pytest.approx(1.0)

@@ -32,12 +32,14 @@ def _batch_sizes(path: str, batch_size=None):
         return [int(line) for line in handle]
 
 
+@pytest.mark.pipeline
 def test_tuned_batches_grow_past_the_cap_without_it(records):
     # What the cap is for: left alone, Beam's tuning climbs well past 64 records on fast elements.
     sizes = _batch_sizes(records)
     assert sum(sizes) == RECORDS and max(sizes) > MAX_RECORDS_PER_BATCH
 
 
+@pytest.mark.pipeline
 def test_within_the_cap_every_batch_holds_at_most_64_records_and_nothing_is_lost(records):
     with capped_record_batches():
         sizes = _batch_sizes(records)
@@ -48,6 +50,7 @@ def test_within_the_cap_every_batch_holds_at_most_64_records_and_nothing_is_lost
     assert max(sizes) == MAX_RECORDS_PER_BATCH and len(sizes) <= RECORDS // 8
 
 
+@pytest.mark.pipeline
 def test_a_source_that_asks_for_a_size_gets_it_and_the_cap_is_gone_afterwards(records):
     original = batch_util.GetBatchElementsKwargs
     with capped_record_batches(cap=10):

@@ -5,7 +5,6 @@ import math
 import apache_beam as beam
 import numpy as np
 import pytest
-import tensorflow_model_analysis as tfma
 from apache_beam.testing import util as beam_util
 from tensorflow_model_analysis.metrics import metric_types
 
@@ -49,6 +48,7 @@ def test_out_of_range_ids_are_an_error():
         confusion_matrix(np.array([0, 7]), np.array([0, 0]), 4)
 
 
+@pytest.mark.pipeline
 def test_metric_in_tfma_merges_across_examples_and_slices():
     """Real TFMA computations on Beam: the merged metric equals the metric of all pixels."""
     rng = np.random.default_rng(0)

@@ -71,6 +71,7 @@ def test_small_images_are_upsampled_not_quarantined_at_a_large_input_size():
     assert validation_config(PipelineConfig(quality=DataQualityConfig(min_image_size=40))).min_size == 40
 
 
+@pytest.mark.pipeline
 def test_statistics_profile_images_as_bytes_with_their_image_domain(tmp_path):
     """Real TFDV with the pipeline's options: the image is profiled as bytes (sizes, formats), not as a
     string feature whose every value (each image's bytes) is counted; the ids and labels stay exact."""

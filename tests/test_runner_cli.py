@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from runners import local as local_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +60,7 @@ def test_data_prep_help_answers_without_importing_tensorflow():
     assert "usage: python -m ingest.data_prep" in out and out.strip().endswith("no TF")
 
 
+@pytest.mark.pipeline
 def test_a_failed_component_ends_in_one_line_and_still_writes_the_data_reports(tmp_path, capsys):
     """A Trainer failure (weights file that is not HDF5): exit 1, one line of cause, the reports of the data
     components that ran, and the traceback in the run log only."""

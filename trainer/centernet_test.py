@@ -33,6 +33,7 @@ def test_a_head_made_from_the_targets_decodes_to_exactly_the_boxes():
     assert float(centernet.CenterNetLoss(3)(BOXES, head)) < 0.05
 
 
+@pytest.mark.trains
 def test_the_loss_falls_when_fitting_one_scene():
     tf.keras.utils.set_random_seed(0)
     config = TrainerConfig(task="detection", image_size=32, class_names=["a", "b", "c"], decoder_filters=[8, 8, 8])

@@ -24,6 +24,8 @@ from trainer.keras_lib import keras
 from trainer.photo_skew_test import MADE, _photo
 from trainer.tasks.detection import Detection, from_frame, image_frames
 
+pytestmark = pytest.mark.pipeline
+
 SIZE = 64
 CLASSES = ["a", "b"]
 #: One box per photo, normalised: (xmin, ymin, xmax, ymax, class).

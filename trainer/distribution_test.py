@@ -35,6 +35,7 @@ print(json.dumps({"replicas": strategy.num_replicas_in_sync, "devices": list(str
 """
 
 
+@pytest.mark.trains
 def test_mirrored_strategy_trains_over_two_logical_cpus():
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=root, capture_output=True, text=True,

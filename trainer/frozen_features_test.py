@@ -1,6 +1,7 @@
 """The frozen phase on stored backbone features trains the same head the full model uses."""
 
 import numpy as np
+import pytest
 
 from trainer import frozen_features
 from trainer.classifier import build_classifier
@@ -24,6 +25,7 @@ def test_applies_only_when_the_features_cannot_change():
     assert not frozen_features.applies(_config(input_cache_mb=1), model, "pool", 0.0, 1, 10 ** 6)  # too many
 
 
+@pytest.mark.trains
 def test_head_on_stored_features_is_the_model_head():
     tf.keras.utils.set_random_seed(0)
     config = _config()

@@ -25,6 +25,8 @@ from trainer.config import TrainerConfig
 from trainer.conftest import run_tft
 from trainer.keras_lib import keras
 
+pytestmark = pytest.mark.pipeline
+
 SIZE = 224
 CLOTHING3 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "clothing3"
 #: (width, height, mode, progressive): landscape, portrait, wide, tall, square, small, grayscale.

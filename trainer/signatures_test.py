@@ -11,6 +11,8 @@ from trainer.conftest import IMAGE_SIZE, sample_images
 from trainer.keras_lib import keras
 from trainer.classifier import build_classifier
 
+pytestmark = pytest.mark.pipeline
+
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, transform_run):

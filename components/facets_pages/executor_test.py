@@ -93,6 +93,7 @@ def _as_html(path):
     return copy
 
 
+@pytest.mark.pipeline
 def test_pages_are_single_self_contained_files(pages):
     for path in pages:
         assert os.path.isfile(path)
@@ -116,6 +117,7 @@ def test_dive_rows_carry_every_example_with_its_fields():
     assert rows[1]["quarantine"] == "too small" and rows[1]["predicted"] == ""
 
 
+@pytest.mark.pipeline
 @pytest.mark.skipif(not find_chromium(), reason="no Chromium on this machine (apt install chromium)")
 def test_overview_renders_offline_in_chromium(pages):
     facts, errors, blocked = open_facets(_as_html(pages[0]))
@@ -125,6 +127,7 @@ def test_overview_renders_offline_in_chromium(pages):
     assert errors == [] and blocked == []
 
 
+@pytest.mark.pipeline
 @pytest.mark.skipif(not find_chromium(), reason="no Chromium on this machine (apt install chromium)")
 def test_dive_shows_one_item_per_example_offline_in_chromium(pages):
     facts, errors, blocked = open_facets(_as_html(pages[1]))

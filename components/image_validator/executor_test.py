@@ -119,6 +119,7 @@ def validated(tmp_path_factory):
     return _run(tmp_path_factory.mktemp("validator"))
 
 
+@pytest.mark.pipeline
 def test_bad_examples_are_quarantined_with_their_reason(validated):
     outputs, error = validated
     assert error is None
@@ -128,6 +129,7 @@ def test_bad_examples_are_quarantined_with_their_reason(validated):
     assert quarantined == EXPECTED_BAD
 
 
+@pytest.mark.pipeline
 def test_more_verdicts_than_beams_side_input_bulk_read(tmp_path):
     """Past 100 keys Beam stops bulk-reading a multimap side input; the verdicts must still all apply
     (here 70 duplicates and 40 empty files)."""
@@ -142,6 +144,7 @@ def test_more_verdicts_than_beams_side_input_bulk_read(tmp_path):
     assert sorted(name for name, _ in _read(outputs["validated_examples"][0], "train")) == sorted(originals)
 
 
+@pytest.mark.pipeline
 def test_byte_identical_records_share_their_verdicts_one_each(tmp_path):
     """The same record three times (a CSV listing one file thrice) keeps one good copy; an empty one twice, none."""
     train = [("same.png", GOOD)] * 3 + [("empty.png", b"")] * 2 + [("other.png", _image(2))]
@@ -159,6 +162,7 @@ def test_byte_identical_records_share_their_verdicts_one_each(tmp_path):
                    for n in os.listdir(os.path.join(outputs["validated_examples"][0].uri, "Split-eval")))
 
 
+@pytest.mark.pipeline
 def test_good_examples_pass_unchanged_and_counts_add_up(validated):
     outputs, _ = validated
     for split, files in SPLITS.items():
@@ -169,6 +173,7 @@ def test_good_examples_pass_unchanged_and_counts_add_up(validated):
     assert outputs["validated_examples"][0].split_names == '["train", "eval"]'
 
 
+@pytest.mark.pipeline
 def test_report_records_properties_and_counts(validated):
     outputs, _ = validated
     summary = json.load(open(os.path.join(outputs["report"][0].uri, REPORT_FILENAME)))
@@ -189,6 +194,7 @@ def test_report_records_properties_and_counts(validated):
     assert outputs["report"][0].get_int_custom_property("quarantined") == 7
 
 
+@pytest.mark.pipeline
 def test_too_many_bad_examples_fail_after_writing_everything(tmp_path):
     outputs, error = _run(tmp_path, max_bad_fraction=0.1)
     assert isinstance(error, TooManyBadExamples)
@@ -200,6 +206,7 @@ def test_too_many_bad_examples_fail_after_writing_everything(tmp_path):
     assert len(_read(outputs["validated_examples"][0], "train")) == 5
 
 
+@pytest.mark.pipeline
 def test_near_duplicates_are_kept_but_reported_across_splits_first(validated):
     outputs, _ = validated
     report = json.load(open(os.path.join(outputs["report"][0].uri, REPORT_FILENAME)))

@@ -90,6 +90,7 @@ def _card(root, threshold=0.5, blessed=True):
     return read[spec.MARKDOWN_FILENAME], read[spec.HTML_FILENAME]
 
 
+@pytest.mark.pipeline
 def test_a_blessed_card_states_data_config_metrics_blessing_and_limitations(tmp_path):
     markdown, page = _card(tmp_path)
     for expected in ("# Model card — pets (classification)", "| classes | 2: cat, dog |", "| backbone | squeezenet |",
@@ -109,6 +110,7 @@ def test_a_blessed_card_states_data_config_metrics_blessing_and_limitations(tmp_
     assert "<script" not in page
 
 
+@pytest.mark.pipeline
 def test_a_card_of_an_unblessed_model_says_why(tmp_path):
     markdown, _ = _card(tmp_path, threshold=0.9, blessed=False)
     assert "NOT blessed: this model is not pushed." in markdown

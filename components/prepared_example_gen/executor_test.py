@@ -2,6 +2,7 @@
 
 import json
 import os
+import pytest
 
 import tensorflow as tf
 from tfx.components.util import examples_utils
@@ -85,6 +86,7 @@ def test_prepared_shuffled_shards_are_copied_byte_for_byte(tmp_path):
         assert sorted(got) == sorted(records)
 
 
+@pytest.mark.pipeline
 def test_data_without_a_recorded_shuffled_order_is_shuffled_by_tfx(tmp_path):
     """A user's own TFRecords (no manifest, or an older one): TFX's path, every record kept."""
     for record_order, name in ((None, "older"), ("sorted-by-name", "other")):
@@ -102,6 +104,7 @@ def test_data_without_a_recorded_shuffled_order_is_shuffled_by_tfx(tmp_path):
     assert sorted(_records(examples, "train")[0]) == sorted(written["train"])
 
 
+@pytest.mark.pipeline
 def test_a_hash_split_of_one_input_goes_through_tfx(tmp_path):
     data = tmp_path / "data"
     written = _prepared(data)

@@ -19,6 +19,8 @@ from components.staged_transform import executor as staged
 from ingest.example_format import make_image_example
 from trainer.config import TrainerConfig
 
+pytestmark = pytest.mark.pipeline
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPLITS = {names.TRAIN_SPLIT: 300, names.EVAL_SPLIT: 60}
 

@@ -101,6 +101,7 @@ def _metrics(evaluation_uri, model_name):
     return read_tflite_metrics(evaluation_uri)[model_name]
 
 
+@pytest.mark.pipeline
 def test_both_tflite_files_are_scored_on_raw_images(tmp_path):
     keras.utils.set_random_seed(0)
     config = PipelineConfig(trainer=TrainerConfig(image_size=SIZE, class_names=CLASSES, tflite="int8"))
@@ -114,6 +115,7 @@ def test_both_tflite_files_are_scored_on_raw_images(tmp_path):
         assert metrics["sparse_categorical_accuracy"] == pytest.approx(0.9)
 
 
+@pytest.mark.pipeline
 def test_segmentation_masks_are_scored_with_the_iou_metric(tmp_path):
     keras.utils.set_random_seed(0)
     config = PipelineConfig(trainer=TrainerConfig(task="segmentation", image_size=SIZE, class_names=CLASSES,

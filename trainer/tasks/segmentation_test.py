@@ -51,6 +51,7 @@ def seg_run(tmp_path_factory):
     return config, rows, model, tf.saved_model.load(export_dir)
 
 
+@pytest.mark.pipeline
 def test_mask_is_resized_nearest_and_aligned_with_the_image(seg_run):
     _, rows, _, _ = seg_run
     for row in rows:
@@ -67,6 +68,7 @@ def test_mask_is_resized_nearest_and_aligned_with_the_image(seg_run):
             np.testing.assert_allclose(image[..., 0][eroded], cls * 100, atol=2)
 
 
+@pytest.mark.pipeline
 def test_raw_bytes_give_masks_at_original_size_and_no_skew(seg_run):
     config, rows, model, loaded = seg_run
     out = loaded.signatures[names.RAW_BYTES_SIGNATURE](image_bytes=tf.constant([s[0] for s in SAMPLES]))
@@ -81,6 +83,7 @@ def test_raw_bytes_give_masks_at_original_size_and_no_skew(seg_run):
     np.testing.assert_allclose(out["probabilities"].numpy(), direct, atol=1e-6)
 
 
+@pytest.mark.pipeline
 def test_evaluation_signature_returns_transformed_label_and_prediction(seg_run):
     _, rows, _, loaded = seg_run
     examples = [make_segmentation_example(i, m, CLASSES, f"f{k}").SerializeToString() for k, (i, m) in enumerate(SAMPLES)]
