@@ -12,10 +12,10 @@ from setuptools import find_packages, setup
 setup(
     name="image-tfx-pipeline",
     version="0.1.0",
-    description="Production TFX pipeline for image classification and segmentation",
+    description="Production TFX pipeline for image classification, semantic segmentation and object detection",
     python_requires=">=3.10,<3.11",
     packages=find_packages(include=[
-        "common", "ingest", "pipeline", "components", "components.*", "trainer", "trainer.*", "reporting", "runners",
+        "common", "common.*", "ingest", "pipeline", "components", "components.*", "trainer", "trainer.*", "reporting", "runners",
     ]),
     package_data={"": ["*.pbtxt", "*.txt"]},
     install_requires=[

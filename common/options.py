@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Type, TypeVar
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Type, TypeVar, Union
 
 T = TypeVar("T")
 
@@ -22,11 +22,11 @@ _FLAG = "flag"
 def option(
     default: Any = dataclasses.MISSING,
     *,
-    help: str,
+    help: Union[str, Callable[[], str]],
     group: str,
     flag: Optional[str] = None,
     default_factory: Any = dataclasses.MISSING,
-    choices: Optional[Sequence[str]] = None,
+    choices: Union[None, Sequence[str], Callable[[], Sequence[str]]] = None,
     parse: Optional[Callable[[str], Any]] = None,
     store_false: bool = False,
     repeat: bool = False,
@@ -43,7 +43,9 @@ def option(
     switch for a boolean that defaults to True; ``repeat`` collects repeated
     flags into a list; ``task_default`` marks a field whose default depends on
     the task (the flag's default is then None and the caller fills it in).
-    ``%(default)s`` in ``help`` shows the field's default.  ``minimum`` / ``maximum`` (inclusive) and
+    ``%(default)s`` in ``help`` shows the field's default.  ``help`` and ``choices`` may be functions, called
+    when the parser is built: a task registered later (``common.tasks.register``) then has its flag value and
+    its defaults in ``--help``, generated from the task contracts rather than written twice.  ``minimum`` / ``maximum`` (inclusive) and
     ``above`` (exclusive) bound a number: a flag outside is refused before anything runs, naming the flag.
     """
     metadata = {_FLAG: dict(help=help, group=group, flag=flag, choices=choices, parse=parse,
@@ -81,18 +83,20 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, groups: Dict[str, Any]
         if group is None:
             group = groups[spec["group"]] = parser.add_argument_group(spec["group"])
         default = getattr(defaults, field.name)
-        kwargs: Dict[str, Any] = {"dest": dest(field), "help": spec["help"]}
+        help_text = spec["help"]() if callable(spec["help"]) else spec["help"]
+        choices = spec["choices"]() if callable(spec["choices"]) else spec["choices"]
+        kwargs: Dict[str, Any] = {"dest": dest(field), "help": help_text}
         if spec["store_false"]:
             kwargs.update(action="store_false", default=True)
         elif spec["repeat"]:
             kwargs.update(action="append", default=None, metavar=spec["metavar"])
         else:
-            kwargs.update(default=None if spec["task_default"] else default, choices=spec["choices"],
+            kwargs.update(default=None if spec["task_default"] else default, choices=choices,
                           metavar=spec["metavar"])
             if spec["parse"] is None and default is not None and not isinstance(default, (list, dict, bool)):
                 kwargs["type"] = type(default)
-        if not spec["store_false"] and not spec["repeat"] and "%(default)s" in spec["help"]:
-            kwargs["help"] = spec["help"].replace("%(default)s", str(default))
+        if not spec["store_false"] and not spec["repeat"] and "%(default)s" in help_text:
+            kwargs["help"] = help_text.replace("%(default)s", str(default))
         group.add_argument(flag_name(field), **kwargs)
     for field in _nested(cls):
         add_flags(parser, field.default_factory, groups)

@@ -32,7 +32,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from common import names
 from ingest import example_format as ef
 from ingest.shards import (ANY_IMAGE_EXTENSIONS, FORMAT_VERSION, IMAGE_EXTENSIONS, NOT_AN_IMAGE, DataPrepError,
-                           PreparedDataset, guard_output, load_prepared, stratified_split, write_tfrecords)
+                           Preparation, PreparedDataset, guard_output, load_prepared, stratified_split, write_tfrecords)
 
 #: Folder names (any case) that name a split, never a class.  Held-out names are listed in the
 #: order the eval split is chosen when several are present: validation sets first, ``test`` last,
@@ -65,6 +65,11 @@ class Layout:
     #: Files left out, with the reason (never silently).
     skipped: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
     warnings: List[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def has_splits(self) -> bool:
+        """Whether the source itself says which images are held out (split folders, a CSV split column)."""
+        return names.EVAL_SPLIT in self.split_sources.values()
 
 
 def _listdir(folder: Path) -> List[Path]:
@@ -344,30 +349,30 @@ def source_fingerprint(records: Iterable[ImageRecord], eval_fraction: float, see
 
 
 @dataclasses.dataclass(frozen=True)
-class Preparation:
-    """A finished preparation: the dataset, what was understood of the source, and whether it was reused."""
+class FolderPreparation(Preparation):
+    """The common :class:`Preparation`, plus the layout understood of the folders (or CSV)."""
 
-    dataset: PreparedDataset
-    layout: Layout
-    reused: bool
+    layout: Optional[Layout] = None
 
-    def describe(self) -> List[str]:
-        return describe(self.layout, self.dataset.class_counts_by_split(), self.dataset.class_names)
+
+def _finished(dataset: PreparedDataset, layout: Layout, reused: bool) -> FolderPreparation:
+    return FolderPreparation(dataset, reused, describe(layout, dataset.class_counts_by_split(), dataset.class_names),
+                             source_split=layout.has_splits, layout=layout)
 
 
 def prepare(source: Path, out_dir: Path, eval_fraction: float = 0.2, seed: int = 0,
-            eval_split: Optional[str] = None) -> Preparation:
+            eval_split: Optional[str] = None) -> FolderPreparation:
     """Converts ``source`` into TFRecords under ``out_dir``; never overwrites what it did not write."""
     source, out_dir = Path(source), Path(out_dir)
     guard_output(out_dir, [source])
     records, class_names, layout = list_source(source, eval_split)
     splits = assign_splits(records, eval_fraction, seed)
     check_classes(splits, class_names, layout)
-    return Preparation(_write(splits, class_names, out_dir, layout, seed), layout, reused=False)
+    return _finished(_write(splits, class_names, out_dir, layout, seed), layout, reused=False)
 
 
 def prepare_cached(source: Path, cache_root: Path, eval_fraction: float = 0.2, seed: int = 0,
-                   eval_split: Optional[str] = None) -> Preparation:
+                   eval_split: Optional[str] = None) -> FolderPreparation:
     """Like :func:`prepare`, into ``cache_root/<name>-<fingerprint>``, reusing a finished one.
 
     Reuse keeps the shards' bytes and timestamps unchanged, which is what lets
@@ -383,8 +388,8 @@ def prepare_cached(source: Path, cache_root: Path, eval_fraction: float = 0.2, s
     check_classes(splits, class_names, layout)
     existing = load_prepared(out_dir)
     if existing is not None:
-        return Preparation(existing, layout, reused=True)
-    return Preparation(_write(splits, class_names, out_dir, layout, seed), layout, reused=False)
+        return _finished(existing, layout, reused=True)
+    return _finished(_write(splits, class_names, out_dir, layout, seed), layout, reused=False)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

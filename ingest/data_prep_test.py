@@ -82,7 +82,7 @@ def test_split_is_deterministic_and_seeded(tmp_path):
 
 
 def test_csv_manifest_with_integer_labels_sorted_numerically(tmp_path):
-    src = write_class_folders(tmp_path / "imgs", per_class=3, classes=("a", "b", "c"))
+    write_class_folders(tmp_path / "imgs", per_class=3, classes=("a", "b", "c"))
     manifest = tmp_path / "manifest.csv"
     with manifest.open("w", newline="") as handle:
         writer = csv.writer(handle)

@@ -310,21 +310,27 @@ def prepare(source: Path, out_dir: Path, class_names: Sequence[str] = (), eval_f
 
 def prepare_cached(source: Path, cache_root: Path, class_names: Sequence[str] = (), eval_fraction: float = 0.2,
                    seed: int = 0, eval_split: Optional[str] = None
-                   ) -> Tuple[PreparedDataset, List[Rejected], List[str], bool]:
-    """:func:`prepare` into ``cache_root/<name>-<fingerprint>``, reusing a finished one."""
+                   ) -> shards.Preparation:
+    """:func:`prepare` into ``cache_root/<name>-<fingerprint>``, reusing a finished one; its notes and the
+    images left out are the preparation's lines."""
     import json
 
     source = Path(source)
     records, _, _ = scan(source, eval_split)
     key = fingerprint(source, records, class_names, eval_fraction, seed, eval_split)
     out_dir = Path(cache_root) / f"{source.stem}-{key}"
+    source_split = any(record.split for record in records)
     existing = shards.load_prepared(out_dir)
     if existing is not None:
         manifest = json.loads((out_dir / shards.MANIFEST_FILENAME).read_text())
         rejected = [Rejected(tuple(r["files"]), r["reason"]) for r in manifest.get("rejected", [])]
-        return existing, rejected, manifest.get("notes", []), True
+        return shards.Preparation(existing, True, _lines(manifest.get("notes", []), rejected), source_split)
     dataset, rejected, notes = prepare(source, out_dir, class_names, eval_fraction, seed, eval_split)
-    return dataset, rejected, notes, False
+    return shards.Preparation(dataset, False, _lines(notes, rejected), source_split)
+
+
+def _lines(notes: Sequence[str], rejected: Sequence[Rejected]) -> List[str]:
+    return [*notes, *(f"left out {item}" for item in rejected)]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

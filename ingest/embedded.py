@@ -9,13 +9,14 @@ then go through exactly the same data prep as a user's own images.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -243,7 +244,31 @@ def write_detection_scenes(out_dir: Path, count: int = 500, size: int = 128, see
     return _publish(out_dir, final_dir, parameters)
 
 
-def class_names(task: str) -> list:
-    """Class names of the embedded dataset of ``task`` (the one place that knows all three)."""
-    return {"segmentation": list(SHAPE_CLASSES), "detection": list(SCENE_CLASSES)}.get(
-        task, [str(digit) for digit in range(10)])
+@dataclasses.dataclass(frozen=True)
+class EmbeddedDataset:
+    """A dataset a run without ``--data`` trains on; a task contract names one by ``embedded_dataset``."""
+
+    dirname: str
+    write: Callable[[Path], Path]
+    class_names: Tuple[str, ...]
+    description: str
+
+
+#: Every embedded dataset by name (the names task contracts use).
+DATASETS: Dict[str, EmbeddedDataset] = {
+    "digits": EmbeddedDataset(DIGITS_DIRNAME, write_digits_pngs, tuple(str(digit) for digit in range(10)),
+                              "embedded scikit-learn digits"),
+    "shapes": EmbeddedDataset(SHAPES_DIRNAME, write_shapes_dataset, SHAPE_CLASSES, "embedded generated shapes"),
+    "scenes": EmbeddedDataset(SCENES_DIRNAME, write_detection_scenes, SCENE_CLASSES, "embedded generated scenes"),
+}
+
+
+def dataset(name: str) -> EmbeddedDataset:
+    if name not in DATASETS:
+        raise ValueError(f"no embedded dataset {name!r}; known: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+def class_names(name: str) -> list:
+    """Class names of the embedded dataset ``name``."""
+    return list(dataset(name).class_names)

@@ -206,8 +206,9 @@ def prepare(
 def prepare_cached(
     root: Path, cache_root: Path, class_names: Sequence[str], mask_values: Optional[Dict[int, int]] = None,
     eval_fraction: float = 0.2, seed: int = 0,
-) -> Tuple[PreparedDataset, List[Rejected], bool]:
-    """:func:`prepare` into ``cache_root/<name>-<fingerprint>``, reusing a finished one."""
+) -> shards.Preparation:
+    """:func:`prepare` into ``cache_root/<name>-<fingerprint>``, reusing a finished one; the pairs left out
+    are listed in the preparation's lines."""
     import json
 
     root = Path(root)
@@ -216,9 +217,10 @@ def prepare_cached(
     existing = shards.load_prepared(out_dir)
     if existing is not None:
         manifest = json.loads((out_dir / shards.MANIFEST_FILENAME).read_text())
-        return existing, [Rejected(tuple(r["files"]), r["reason"]) for r in manifest.get("rejected", [])], True
+        rejected = [Rejected(tuple(r["files"]), r["reason"]) for r in manifest.get("rejected", [])]
+        return shards.Preparation(existing, True, [f"left out {item}" for item in rejected])
     dataset, rejected = prepare(root, out_dir, class_names, mask_values, eval_fraction, seed)
-    return dataset, rejected, False
+    return shards.Preparation(dataset, False, [f"left out {item}" for item in rejected])
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -18,9 +18,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple
 
 from common import names
+
+if TYPE_CHECKING:  # annotations only: TensorFlow is imported where the shards are written
+    import tensorflow as tf
 
 #: The formats TensorFlow's decoder reads (Transform and serving use it).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
@@ -68,6 +71,24 @@ class Rejected:
 
     def __str__(self) -> str:
         return f"{' + '.join(self.files)}: {self.reason}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Preparation:
+    """What every data preparation returns (class folders, image/mask folders, boxes alike).
+
+    ``lines`` say what was understood of the source and what was left out, for the run's log;
+    ``source_split`` is True when the source itself named the held-out split (split folders, a CSV split
+    column), so ``--eval-fraction`` had nothing to decide.
+    """
+
+    dataset: PreparedDataset
+    reused: bool
+    lines: List[str] = dataclasses.field(default_factory=list)
+    source_split: bool = False
+
+    def describe(self) -> List[str]:
+        return list(self.lines)
 
 
 def _is_within(path: Path, folder: Path) -> bool:

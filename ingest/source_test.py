@@ -20,7 +20,7 @@ def _resolve(tmp_path, data=None, class_names=(), log=lambda *_: None, task="cla
 def _write_tfrecord(path: Path, n=3):
     path.parent.mkdir(parents=True, exist_ok=True)
     with tf.io.TFRecordWriter(str(path)) as writer:
-        for i in range(n):
+        for _ in range(n):
             writer.write(tf.train.Example().SerializeToString())
 
 

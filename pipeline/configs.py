@@ -27,26 +27,17 @@ import argparse
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
-from common import names
+from common import tasks
 from common.options import add_flags, from_args, option
+from common.tasks.contract import FeatureKeys
 from pipeline import cache_keys
 from ingest.config import DataConfig
-from trainer.config import BACKBONE_IMAGE_SIZE, TASKS, TrainerConfig
+from trainer.config import TrainerConfig
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 
-#: Defaults that differ by task (used where the user gives no value).
-TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
-    "classification": {"image_size": 32, "batch_size": 32, "train_steps": 500, "learning_rate": 2e-3,
-                       "dice_weight": 0.0, "tflite": "float"},
-    # Soft Dice beside cross-entropy: on the embedded shapes mean IoU 0.84 instead of 0.76 (seed 0, same steps).
-    "segmentation": {"image_size": 64, "batch_size": 16, "train_steps": 600, "learning_rate": 2e-3,
-                     "dice_weight": 1.0, "tflite": "float"},
-    "detection": {"image_size": 128, "batch_size": 16, "train_steps": 1500, "learning_rate": 2e-3,
-                  "dice_weight": 0.0, "tflite": "none"},
-}
 BEAM_HEAVY_COMPONENTS = ("ImageValidator", "StatisticsGen", "Transform", "Evaluator")
 BLOCK_POLICIES = ("model-features", "all", "none")
 LABEL_ISSUE_ACTIONS = ("warn", "stop")
@@ -106,13 +97,12 @@ class DataQualityConfig:
 
 @dataclasses.dataclass
 class TrainingLength:
-    """TFX's TrainArgs / EvalArgs (not in the Trainer's custom_config: the Trainer reads them from fn_args)."""
+    """TFX's TrainArgs (not in the Trainer's custom_config: the Trainer reads it from fn_args, and Kubeflow
+    takes it as a runtime parameter)."""
 
-    train_steps: int = option(500, task_default=True, group="model", minimum=1,
-                              help="default: 500 classification, 600 segmentation, 1500 detection")
-    eval_steps: int = option(20, group="model", minimum=1,
-                             help="size of the validation split carved from the training data for early "
-                                  "stopping, in batches; it is evaluated whole each epoch (default: %(default)s)")
+    #: None: the task's default (filled in by PipelineConfig).
+    train_steps: Optional[int] = option(None, parse=int, task_default=True, group="model", minimum=1,
+                                        help=lambda: "default: " + tasks.describe_defaults("train_steps"))
 
 
 @dataclasses.dataclass
@@ -183,8 +173,12 @@ class PipelineConfig:
     run: RunConfig = dataclasses.field(default_factory=RunConfig)
 
     def __post_init__(self) -> None:
-        if self.trainer.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.trainer.task!r}")
+        contract = tasks.get(self.trainer.task)  # an unknown task is refused here, by name
+        if self.steps.train_steps is None:
+            self.steps.train_steps = contract.defaults.train_steps
+        if self.data.path is None and contract.embedded_without_flips:
+            # The embedded classes have a handedness (mirrored digits are other glyphs): no horizontal flips.
+            self.trainer.augmentation.flip_left_right = False
         if not self.run.pipeline_name:
             self.run.pipeline_name = f"image-{self.trainer.task}"
         versions = cache_keys.code_versions()
@@ -197,6 +191,16 @@ class PipelineConfig:
         return self.trainer.task
 
     @property
+    def contract(self) -> tasks.TaskContract:
+        """What this run's task is, as every layer sees it (common/tasks)."""
+        return tasks.get(self.trainer.task)
+
+    @property
+    def feature_keys(self) -> FeatureKeys:
+        trainer = self.trainer
+        return FeatureKeys(image_key=trainer.image_key, label_key=trainer.label_key, mask_key=trainer.mask_key)
+
+    @property
     def pipeline_name(self) -> str:
         return self.run.pipeline_name
 
@@ -207,11 +211,8 @@ class PipelineConfig:
         return [f"--direct_running_mode={mode}", f"--direct_num_workers={workers}", *self.run.beam_args]
 
     def model_features(self) -> List[str]:
-        """The raw features the model reads: the image and the label (or mask)."""
-        if self.task == "detection":
-            return [self.trainer.image_key, *names.BOX_COORDINATE_KEYS, names.BOX_CLASS_KEY]
-        target = self.trainer.mask_key if self.task == "segmentation" else self.trainer.label_key
-        return [self.trainer.image_key, target]
+        """The raw features the model reads: the image and the task's target."""
+        return list(self.contract.model_features(self.feature_keys))
 
     def resolve_schema_file(self) -> Optional[str]:
         """The schema to import: --schema, else the curated one of the embedded dataset, else None (infer)."""
@@ -249,20 +250,29 @@ class PipelineConfig:
         return os.path.join(self.run.output_dir, "data")
 
 
+#: Flags that were renamed: the old name is refused with the new one, not reported as unknown.
+RENAMED_FLAGS = {"--eval-steps": ("--validation-batches", "it sizes the validation split carved from the "
+                                  "training data, never the eval split that blesses")}
+
+
+class _RenamedFlag(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        new, why = RENAMED_FLAGS[option_string]
+        parser.error(f"{option_string} is now {new} ({why}); use {new} {values}")
+
+
 def add_cli_flags(parser: argparse.ArgumentParser) -> None:
     """Adds a flag for every user-settable field of :class:`PipelineConfig` (both runners use this)."""
     groups = {name: parser.add_argument_group(name) for name in FLAG_GROUPS}
     add_flags(parser, PipelineConfig, groups)
+    for old in RENAMED_FLAGS:
+        parser.add_argument(old, action=_RenamedFlag, help=argparse.SUPPRESS)
 
 
 def from_cli(args: argparse.Namespace) -> PipelineConfig:
-    """Builds the config from parsed flags (see :func:`add_cli_flags`); task-dependent defaults filled in."""
-    defaults = dict(TASK_DEFAULTS[args.task])
-    if args.backbone in BACKBONE_IMAGE_SIZE:  # pretrained backbones see images at the size they learnt on
-        defaults["image_size"] = BACKBONE_IMAGE_SIZE[args.backbone]
-        if args.task == "detection":  # the detector's stride-4 grid needs a multiple of 4 (227 -> 224)
-            defaults["image_size"] -= defaults["image_size"] % 4
-    return embedded_data_defaults(from_args(PipelineConfig, args, defaults))
+    """Builds the config from parsed flags (see :func:`add_cli_flags`).  Task-dependent defaults are filled in
+    by the config classes themselves from the task contract, so the Python API and the CLI build equal configs."""
+    return from_args(PipelineConfig, args)
 
 
 def check_local_files(config: PipelineConfig) -> None:
@@ -277,11 +287,3 @@ def check_local_files(config: PipelineConfig) -> None:
                          "for where each backbone's file comes from) or leave out --weights")
     if not config.quality.schema_in_image:
         config.resolve_schema_file()  # a missing --schema file is named now, before the data is prepared
-
-
-def embedded_data_defaults(config: PipelineConfig) -> PipelineConfig:
-    """Settings the embedded datasets need, for both runners: mirrored digits are other glyphs, so the
-    embedded default trains without horizontal flips (the generated shapes of detection have no handedness)."""
-    if config.data.path is None and config.task != "detection":
-        config.trainer.augmentation.flip_left_right = False
-    return config

@@ -23,7 +23,7 @@ def _config(*argv):
     (["--min-accuracy", "1.5"], "--min-accuracy 1.5: must be between 0 and 1"),
     (["--max-mean-iou-drop", "-0.1"], "--max-mean-iou-drop -0.1"),
     (["--task", "segmentation", "--resize", "crop"], "--resize crop is not for segmentation"),
-    (["--task", "detection", "--resize", "crop"], "--resize crop would cut objects off"),
+    (["--task", "detection", "--resize", "crop"], "--resize crop is not for detection: a crop would cut objects off"),
     (["--task", "detection", "--tflite", "int8"], "TFLite export of detectors is not done yet"),
     (["--task", "segmentation", "--class-weights", "1,2", "--labels", "{labels}"], "--class-weights has 2 values"),
 ])
@@ -39,3 +39,11 @@ def test_good_pretrained_settings_pass(tmp_path):
     weights.write_bytes(b"")
     config = _config("--backbone", "squeezenet", "--weights", str(weights), "--resize", "crop")
     assert (config.trainer.image_size, config.trainer.resize_policy) == (227, "crop")
+
+
+def test_a_renamed_flag_names_its_new_name(capsys):
+    parser = argparse.ArgumentParser()
+    configs.add_cli_flags(parser)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--eval-steps", "5"])
+    assert "--eval-steps is now --validation-batches" in capsys.readouterr().err

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 import json
+from typing import Callable, Dict
 
 import tensorflow_model_analysis as tfma
 
-from common import names
+from common import names, tasks
+from common.tasks.contract import CLASS_ID
 from pipeline.configs import PipelineConfig
+
+EvalConfigBuilder = Callable[[PipelineConfig], tfma.EvalConfig]
+#: The pipeline-side hook of each task: its TFMA EvalConfig, keyed by the task contract's name.
+_EVAL_CONFIGS: Dict[str, EvalConfigBuilder] = {}
+
+
+def register_eval_config(task_name: str) -> Callable[[EvalConfigBuilder], EvalConfigBuilder]:
+    """Decorator: ``builder`` makes the EvalConfig of ``task_name`` (a registered task contract)."""
+    def register(builder: EvalConfigBuilder) -> EvalConfigBuilder:
+        tasks.get(task_name)  # only for a task the contracts know
+        _EVAL_CONFIGS[task_name] = builder
+        return builder
+    return register
 
 #: Accuracy and top-k accuracy as native TFMA metrics, not TFMA's wrappers of the Keras ones (components/accuracy_metric.py).
 ACCURACY_MODULE = "components.accuracy_metric"
@@ -16,6 +31,12 @@ ACCURACY_MODULE = "components.accuracy_metric"
 def _metric_settings(**settings) -> str:
     """A MetricConfig's ``config``: the metric's keyword arguments, as TFMA reads them (a JSON object's body)."""
     return json.dumps(settings)[1:-1]
+
+
+def blessing_threshold(config: PipelineConfig) -> list:
+    """The task's blessing rule (its contract names the metric and the two BlessingConfig fields)."""
+    rule = config.contract.blessing
+    return _overall_threshold(getattr(config.blessing, rule.minimum_field), getattr(config.blessing, rule.max_drop_field))
 
 
 def _overall_threshold(minimum: float, max_drop: float) -> list:
@@ -35,6 +56,7 @@ def _overall_threshold(minimum: float, max_drop: float) -> list:
     return [tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)]
 
 
+@register_eval_config("classification")
 def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """Accuracy, top-k and the confusion matrix, on the overall slice.
 
@@ -57,8 +79,7 @@ def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
                 tfma.MetricConfig(class_name="ExampleCount"),
                 tfma.MetricConfig(class_name="SparseCategoricalAccuracy", module=ACCURACY_MODULE,
                                   config=_metric_settings(code_version=version),
-                                  per_slice_thresholds=_overall_threshold(blessing.min_accuracy,
-                                                                          blessing.max_accuracy_drop)),
+                                  per_slice_thresholds=blessing_threshold(config)),
                 tfma.MetricConfig(class_name="SparseTopKCategoricalAccuracy", module=ACCURACY_MODULE,
                                   config=_metric_settings(k=min(blessing.top_k, num_classes), code_version=version)),
                 tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
@@ -67,9 +88,9 @@ def classification_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     )
 
 
+@register_eval_config("segmentation")
 def segmentation_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """Mean IoU (blessing metric), per-class IoU, pixel accuracy and pixel counts over all eval pixels."""
-    blessing = config.blessing
     # The metric ignores names.IGNORE_LABEL pixels (its default); only the class names are configured.
     iou_config = _metric_settings(class_names=config.trainer.class_names,
                                   code_version=config.code_versions["Evaluator"])
@@ -82,7 +103,7 @@ def segmentation_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
             tfma.MetricConfig(class_name="ExampleCount"),
             tfma.MetricConfig(class_name="SemanticSegmentationIoU", module="components.iou_metric",
                               config=iou_config,
-                              per_slice_thresholds=_overall_threshold(blessing.min_mean_iou, blessing.max_mean_iou_drop)),
+                              per_slice_thresholds=blessing_threshold(config)),
         ])],
     )
 
@@ -92,12 +113,13 @@ def segmentation_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
 TFMA_MAP_SCORE_THRESHOLDS = 100
 
 
+@register_eval_config("detection")
 def detection_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """COCO mAP at IoU 0.5 (the blessing metric) and 0.5:0.95, mean average recall, AP@0.5 per class and the
     mean IoU of matched boxes, exact and in one pass (components/box_metrics.py), plus TFMA's own COCO mAP@0.5
     as a cross-check; true boxes stacked from the examples' box features, predictions from the model's
     ``evaluation`` signature."""
-    blessing, class_names = config.blessing, config.trainer.class_names
+    class_names = config.trainer.class_names
     stacking = {"labels_to_stack": [*names.BOX_COORDINATE_KEYS, names.BOX_CLASS_KEY],
                 "predictions_to_stack": [names.DETECTION_BOXES_KEY, names.DETECTION_CLASSES_KEY,
                                          names.DETECTION_SCORES_KEY],
@@ -113,7 +135,7 @@ def detection_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
         slicing_specs=[tfma.SlicingSpec()],
         metrics_specs=[tfma.MetricsSpec(metrics=[
             tfma.MetricConfig(class_name="ExampleCount"),
-            metric("COCODetectionMetrics", _overall_threshold(blessing.min_map, blessing.max_map_drop),
+            metric("COCODetectionMetrics", blessing_threshold(config),
                    name=names.MAP_50, class_names=list(class_names), code_version=config.code_versions["Evaluator"]),
             metric("COCOMeanAveragePrecision", name="tfma_map_50", iou_thresholds=[0.5],
                    class_ids=list(range(len(class_names))), num_thresholds=TFMA_MAP_SCORE_THRESHOLDS),
@@ -126,11 +148,13 @@ def tflite_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     thresholds (the SavedModel's Evaluator blesses; this one measures what the conversion loses)."""
     trainer = config.trainer
     model_names = [names.TFLITE_FLOAT_MODEL] + ([names.TFLITE_INT8_MODEL] if trainer.tflite == "int8" else [])
-    label_key = trainer.label_key if config.task == "classification" else None
+    # TFMA reads a label for TFLite models only where the target is one class id per image.
+    label_key = trainer.label_key if config.contract.target_kind == CLASS_ID else None
     blessing_spec = eval_config(config)
+    # The example count and the blessing metric (the one with a threshold), thresholds left out.
     metrics = [tfma.MetricConfig(class_name=metric.class_name, module=metric.module, config=metric.config)
                for spec in blessing_spec.metrics_specs[:1] for metric in spec.metrics
-               if metric.class_name in ("ExampleCount", "SparseCategoricalAccuracy", "SemanticSegmentationIoU")]
+               if metric.class_name == "ExampleCount" or metric.per_slice_thresholds]
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(name=name, model_type=tfma.constants.TF_LITE, label_key=label_key)
                      for name in model_names],
@@ -140,9 +164,10 @@ def tflite_eval_config(config: PipelineConfig) -> tfma.EvalConfig:
 
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
-    if config.task == "segmentation":
-        return segmentation_eval_config(config)
-    if config.task == "detection":
-        return detection_eval_config(config)
-    return classification_eval_config(config)
+    """The EvalConfig registered for the run's task; a task without one is refused by name."""
+    builder = _EVAL_CONFIGS.get(config.task)
+    if builder is None:
+        raise ValueError(f"task {config.task!r} has no TFMA EvalConfig: register one with "
+                         "pipeline.evaluation.register_eval_config")
+    return builder(config)
 

@@ -1,7 +1,7 @@
 """The TFX pipeline definition, shared by the local and the Kubeflow runner.
 
 ImportExampleGen -> ImageValidator -> StatisticsGen / SchemaGen / ExampleValidator -> AnomalyGate
--> Transform -> Trainer -> LabelInspector (classification), (latest blessed model) -> Evaluator,
+-> Transform -> Trainer -> LabelInspector (tasks with one class per image), (latest blessed model) -> Evaluator,
 TfliteEvaluator -> ModelCardGen -> Pusher (the model and its card); FacetsPages beside.
 """
 
@@ -35,6 +35,7 @@ from components.prepared_example_gen.executor import Executor as PreparedExample
 from components.staged_transform.executor import Executor as StagedTransformExecutor
 from components.tflite_evaluator.component import TfliteEvaluator
 from common import names
+from common.tasks import contract as task_contract
 from ingest.source import DataSource
 from pipeline import cache_keys
 from pipeline.configs import PipelineConfig
@@ -73,13 +74,14 @@ def runtime_parameter_defaults(config: PipelineConfig, data: DataSource) -> dict
 
 def validation_config(config: PipelineConfig) -> ValidationConfig:
     """What the ImageValidator checks: the one place it is derived from the pipeline config."""
-    trainer, quality = config.trainer, config.quality
-    segmentation, detection = config.task == "segmentation", config.task == "detection"
+    trainer, quality, contract = config.trainer, config.quality, config.contract
+    targets = list(contract.target_keys(config.feature_keys))
+    # The validator checks the target kinds it knows (class ids, masks, boxes); another kind: the images only.
     return ValidationConfig(
         image_key=trainer.image_key,
-        label_key=trainer.label_key if config.task == "classification" else None,
-        mask_key=trainer.mask_key if segmentation else None,
-        box_keys=[*names.BOX_COORDINATE_KEYS, names.BOX_CLASS_KEY] if detection else None,
+        label_key=targets[0] if contract.target_kind == task_contract.CLASS_ID else None,
+        mask_key=targets[0] if contract.target_kind == task_contract.MASK else None,
+        box_keys=targets if contract.target_kind == task_contract.BOXES else None,
         num_classes=len(trainer.class_names),
         class_names=list(trainer.class_names),
         min_size=quality.min_image_size,
@@ -99,14 +101,13 @@ def statistics_options(config: PipelineConfig) -> tfdv.StatsOptions:
     6.1 s against 5.0 s), for a top-values list of placeholders.  The inferred schema is the same.
     """
     hint = schema_pb2.Schema()
-    encoded = [config.trainer.image_key] + ([config.trainer.mask_key] if config.task == "segmentation" else [])
-    for key in encoded:
+    for key in config.contract.encoded_image_keys(config.feature_keys):
         hint.feature.add(name=key, type=schema_pb2.BYTES).image_domain.SetInParent()
     return tfdv.StatsOptions(enable_semantic_domain_stats=True, schema=hint)
 
 
 def inspection_config(config: PipelineConfig) -> InspectionConfig:
-    """What the LabelInspector reads and decides (classification only)."""
+    """What the LabelInspector reads and decides (tasks with one class id per image)."""
     trainer, quality = config.trainer, config.quality
     return InspectionConfig(
         image_key=trainer.image_key, label_key=trainer.label_key, class_names=list(trainer.class_names),
@@ -165,31 +166,59 @@ def _baseline_resolver(candidate, for_kubeflow: bool, model_lineage: str) -> tfx
                             **channels).with_id(names.BASELINE_RESOLVER)
 
 
-def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bool = False) -> List:
-    """All components, in topological order."""
-    model_lineage = lineage(config)
-    runtime = _runtime_parameters(config, data) if for_kubeflow else {}
+@dataclasses.dataclass
+class _Ingested:
+    """The data side of the DAG: what later stages read."""
+
+    example_gen: object
+    image_validator: ImageValidator
+    statistics_gen: object
+    schema_gen: object
+    example_validator: object
+    anomaly_gate: AnomalyGate
+
+    @property
+    def examples(self):
+        """Only the examples the ImageValidator let through flow on."""
+        return self.image_validator.outputs["validated_examples"]
+
+    def components(self) -> List:
+        return [self.example_gen, self.image_validator, self.statistics_gen, self.schema_gen,
+                self.example_validator, self.anomaly_gate]
+
+
+def _example_gen(config: PipelineConfig, data: DataSource, runtime: dict):
     example_gen = tfx.components.ImportExampleGen(
         input_base=runtime.get("data-root", data.input_base),
         input_config=data.input_config, output_config=data.output_config,
     )
     # Prepared data is already in a seeded shuffled order: its shards are copied, not reshuffled in memory.
     example_gen.executor_spec = executor_spec.BeamExecutorSpec(PreparedExampleGenExecutor)
-    # Every image is decoded once here; only the good examples flow on.
-    image_validator = ImageValidator(examples=example_gen.outputs["examples"], config=validation_config(config))
-    examples = image_validator.outputs["validated_examples"]
-    statistics_gen = tfx.components.StatisticsGen(examples=examples, stats_options=statistics_options(config))
+    return example_gen
+
+
+def _schema_gen(config: PipelineConfig, statistics, for_kubeflow: bool):
+    """ImportSchemaGen of a curated schema (it states intent: label ids, class names, required images),
+    else TFX's inference without enumerating file names (or other per-example ids) as a value domain."""
     schema_file = config.resolve_schema_file()
     if schema_file and not for_kubeflow and "://" not in schema_file:
         # Imported from a copy whose path is its content hash: editing the schema reruns ImportSchemaGen.
         schema_file = cache_keys.content_addressed_copy(schema_file, os.path.join(config.run.output_dir, "schemas"))
     if schema_file:
-        # A curated schema states intent (label ids, class names, required images); see reporting/schema_tool.py.
-        schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
-    else:
-        schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True)
-        # TFX's inference, without enumerating file names (or other per-example ids) as a value domain.
-        schema_gen.executor_spec = executor_spec.ExecutorClassSpec(IdFreeSchemaGenExecutor)
+        return tfx.components.ImportSchemaGen(schema_file=schema_file)
+    schema_gen = tfx.components.SchemaGen(statistics=statistics, infer_feature_shape=True)
+    schema_gen.executor_spec = executor_spec.ExecutorClassSpec(IdFreeSchemaGenExecutor)
+    return schema_gen
+
+
+def _ingest_and_validate(config: PipelineConfig, data: DataSource, runtime: dict, for_kubeflow: bool) -> _Ingested:
+    """ImportExampleGen -> ImageValidator -> StatisticsGen / SchemaGen / ExampleValidator -> AnomalyGate."""
+    example_gen = _example_gen(config, data, runtime)
+    # Every image is decoded once here; only the good examples flow on.
+    image_validator = ImageValidator(examples=example_gen.outputs["examples"], config=validation_config(config))
+    statistics_gen = tfx.components.StatisticsGen(examples=image_validator.outputs["validated_examples"],
+                                                  stats_options=statistics_options(config))
+    schema_gen = _schema_gen(config, statistics_gen.outputs["statistics"], for_kubeflow)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
@@ -200,9 +229,13 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         model_features=config.model_features(),
         code_version=config.code_versions["AnomalyGate"],
     )
+    return _Ingested(example_gen, image_validator, statistics_gen, schema_gen, example_validator, anomaly_gate)
+
+
+def _transform(config: PipelineConfig, ingested: _Ingested):
     transform = tfx.components.Transform(
-        examples=examples,
-        schema=schema_gen.outputs["schema"],
+        examples=ingested.examples,
+        schema=ingested.schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         # Only what changes Transform's output: a new learning rate must not re-decode every image.
         custom_config=config.trainer.transform_config().to_dict(),
@@ -217,68 +250,99 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     )
     # TFX's Transform; its output is written a batch at a time by the C++ writer (see the executor's docstring).
     transform.executor_spec = executor_spec.BeamExecutorSpec(StagedTransformExecutor)
-    transform.add_upstream_node(anomaly_gate)
-    trainer = tfx.components.Trainer(
+    transform.add_upstream_node(ingested.anomaly_gate)
+    return transform
+
+
+def _trainer(config: PipelineConfig, transform, schema, runtime: dict, model_lineage: str):
+    """The validation split that picks the best epoch is carved from train inside the Trainer
+    (``--validation-batches`` in its custom_config): TFX's EvalArgs would suggest the eval split, which
+    only the Evaluator reads."""
+    return tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
-        schema=schema_gen.outputs["schema"],
+        schema=schema,
         train_args=runtime.get("train-args", tfx.proto.TrainArgs(num_steps=config.steps.train_steps)),
-        eval_args=tfx.proto.EvalArgs(num_steps=config.steps.eval_steps),
         custom_config=dataclasses.replace(config.trainer, lineage=model_lineage).to_dict(),
     )
-    model_resolver = _baseline_resolver(trainer.outputs["model"], for_kubeflow, model_lineage)
+
+
+def _evaluator(config: PipelineConfig, examples, model, baseline_model, runtime: dict):
     evaluator = tfx.components.Evaluator(
-        examples=examples,
-        model=trainer.outputs["model"],
-        baseline_model=model_resolver.outputs["model"],
+        examples=examples, model=model, baseline_model=baseline_model,
         eval_config=runtime.get("eval-config", eval_config(config)),
     )
     # TFX's Evaluator, refusing an eval-config (a runtime parameter on Kubeflow) that has no blessing threshold.
     evaluator.executor_spec = executor_spec.BeamExecutorSpec(CheckedEvaluatorExecutor)
-    components = [example_gen, image_validator, statistics_gen, schema_gen, example_validator, anomaly_gate,
-                  transform, trainer]
-    label_issues, label_inspector = None, None
-    if config.task == "classification":
-        # Suspected label errors, from out-of-sample probabilities on the trained model's embeddings;
-        # the Pusher waits for it so that --label-issues stop keeps a model off the serving path.
-        label_inspector = LabelInspector(examples=examples, model=trainer.outputs["model"],
-                                         config=inspection_config(config))
-        components.append(label_inspector)
-        label_issues = label_inspector.outputs["label_issues"]
-    # Facets Overview and Dive as offline HTML artifacts (the Kubeflow UI shows them; the local report copies them).
-    facets_pages = FacetsPages(
-        statistics=statistics_gen.outputs["statistics"], examples=examples,
-        quarantine=image_validator.outputs["quarantine"], validation_report=image_validator.outputs["report"],
+    return evaluator
+
+
+def _tflite_evaluator(config: PipelineConfig, examples, model) -> Optional[TfliteEvaluator]:
+    """What the TFLite conversion (and int8 quantisation) loses, measured on the same eval split."""
+    if config.trainer.tflite == "none":
+        return None
+    return TfliteEvaluator(examples=examples, model=model, eval_config=tflite_eval_config(config),
+                           module_path=TFLITE_EVALUATION_MODULE, code_version=config.code_versions[names.TFLITE_EVALUATOR])
+
+
+def _label_inspector(config: PipelineConfig, examples, model) -> Optional[LabelInspector]:
+    """Suspected label errors, from out-of-sample probabilities on the trained model's embeddings."""
+    if not config.contract.inspects_labels:
+        return None
+    return LabelInspector(examples=examples, model=model, config=inspection_config(config))
+
+
+def _facets_pages(config: PipelineConfig, ingested: _Ingested, label_issues) -> FacetsPages:
+    """Facets Overview and Dive as offline HTML artifacts (the Kubeflow UI shows them; the local report copies them)."""
+    validator = ingested.image_validator
+    return FacetsPages(
+        statistics=ingested.statistics_gen.outputs["statistics"], examples=ingested.examples,
+        quarantine=validator.outputs["quarantine"], validation_report=validator.outputs["report"],
         label_issues=label_issues, image_key=config.trainer.image_key, class_names=config.trainer.class_names,
         code_version=config.code_versions["FacetsPages"])
-    components += [facets_pages, model_resolver, evaluator]
-    tflite_evaluation = None
-    if config.trainer.tflite != "none":
-        # What the TFLite conversion (and int8 quantisation) loses, measured on the same eval split.
-        tflite_evaluator = TfliteEvaluator(
-            examples=examples, model=trainer.outputs["model"], eval_config=tflite_eval_config(config),
-            module_path=TFLITE_EVALUATION_MODULE, code_version=config.code_versions[names.TFLITE_EVALUATOR])
-        components.append(tflite_evaluator)
-        tflite_evaluation = tflite_evaluator.outputs["evaluation"]
-    model_card = ModelCardGen(
-        model=trainer.outputs["model"], model_run=trainer.outputs["model_run"],
-        evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"],
-        validation_report=image_validator.outputs["report"], tflite_evaluation=tflite_evaluation,
-        label_issues=label_issues, config=model_card_config(config))
-    pusher = AtomicPusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
+
+
+def _pusher(config: PipelineConfig, model, blessing, model_card) -> AtomicPusher:
+    return AtomicPusher(
+        model=model,
+        model_blessing=blessing,
         # The card is pushed inside the version directory, beside the SavedModel it describes.
-        model_card=model_card.outputs["model_card"],
+        model_card=model_card,
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=_absolute(config.serving_model_dir))
         ),
     ).with_id(names.PUSHER)
+
+
+def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bool = False) -> List:
+    """All components, in topological order."""
+    model_lineage = lineage(config)
+    runtime = _runtime_parameters(config, data) if for_kubeflow else {}
+    ingested = _ingest_and_validate(config, data, runtime, for_kubeflow)
+    examples = ingested.examples
+    transform = _transform(config, ingested)
+    trainer = _trainer(config, transform, ingested.schema_gen.outputs["schema"], runtime, model_lineage)
+    model = trainer.outputs["model"]
+    label_inspector = _label_inspector(config, examples, model)
+    label_issues = label_inspector.outputs["label_issues"] if label_inspector else None
+    facets_pages = _facets_pages(config, ingested, label_issues)
+    model_resolver = _baseline_resolver(model, for_kubeflow, model_lineage)
+    evaluator = _evaluator(config, examples, model, model_resolver.outputs["model"], runtime)
+    tflite_evaluator = _tflite_evaluator(config, examples, model)
+    model_card = ModelCardGen(
+        model=model, model_run=trainer.outputs["model_run"],
+        evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"],
+        validation_report=ingested.image_validator.outputs["report"],
+        tflite_evaluation=tflite_evaluator.outputs["evaluation"] if tflite_evaluator else None,
+        label_issues=label_issues, config=model_card_config(config))
+    pusher = _pusher(config, model, evaluator.outputs["blessing"], model_card.outputs["model_card"])
     if label_inspector is not None:
         # --label-issues stop keeps a model off the serving path.
         pusher.add_upstream_node(label_inspector)
-    components += [model_card, pusher]
+    components = [*ingested.components(), transform, trainer,
+                  *([label_inspector] if label_inspector else []), facets_pages, model_resolver, evaluator,
+                  *([tflite_evaluator] if tflite_evaluator else []), model_card, pusher]
     for component in components:
         extra = config.run.component_beam_args.get(component.id)
         if extra:

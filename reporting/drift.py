@@ -125,7 +125,7 @@ def image_stat_skew(a: Optional[Dict[str, Any]], b: Optional[Dict[str, Any]]) ->
 
 
 #: The key of the label's distance in :func:`compare` (the others are image statistics).
-LABEL = "label"
+LABEL = "label distribution"
 
 
 def compare(current_stats, other_stats, current_digest: Optional[Dict[str, Any]],

@@ -29,7 +29,7 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tupl
 
 import numpy as np
 
-from common import names
+from common import names, tasks
 from components.checked_evaluator.results import read_evaluation, read_failed_checks
 from reporting import drift, mlmd, run_summary
 
@@ -574,7 +574,7 @@ def _label_issue_section(nodes, validated_uri, splits, image_key: str, filename_
     inspector = nodes.get(names.LABEL_INSPECTOR)
     parts = ["<h2 id=label-issues>Suspected label errors</h2>"]
     if inspector is None or not inspector.outputs.get("label_issues"):
-        return "".join(parts) + "<p class=muted>n/a: the LabelInspector did not run (classification only)</p>"
+        return "".join(parts) + "<p class=muted>n/a: the LabelInspector did not run (it inspects tasks with one class per image)</p>"
     uri = inspector.uri("label_issues")
     with open(os.path.join(uri, SUMMARY_FILENAME), encoding="utf-8") as handle:
         summary = json.load(handle)
@@ -673,7 +673,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m reporting.html_report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", default="outputs")
-    parser.add_argument("--task", choices=configs.TASKS, default="classification")
+    parser.add_argument("--task", choices=tasks.task_names(), default=tasks.task_names()[0])
     parser.add_argument("--pipeline-name", default="")
     parser.add_argument("--run", default=None, help="pipeline run id (default: the newest)")
     parser.add_argument("--out", default=None, help="default: OUTPUT_DIR/reports/<run>/data_report.html")

@@ -23,13 +23,8 @@ from typing import Dict, List, Optional
 import numpy as np
 import tensorflow as tf
 
-from common import names
+from common import names, tasks
 
-CLASSIFICATION_COLUMNS = ["file", "class_name", "class_id", "confidence", "top_k", "quarantine_reason"]
-SEGMENTATION_COLUMNS = ["file", "mask_png", "class_shares", "mean_confidence", "quarantine_reason"]
-DETECTION_COLUMNS = ["file", "detections", "boxes", "quarantine_reason"]
-COLUMNS = {"classification": CLASSIFICATION_COLUMNS, "segmentation": SEGMENTATION_COLUMNS,
-           "detection": DETECTION_COLUMNS}
 MASK_OUTPUT = names.SERVED_MASK_KEY
 MASKS_DIRNAME = "masks"
 
@@ -115,9 +110,10 @@ def read_prediction_logs(inference_uri: str, class_names: List[str], top_k: int 
 
 
 def write_predictions(path: str, predicted: List[Dict[str, object]], validation: Optional[Dict],
-                      task: str = "classification") -> Dict[str, int]:
-    """Writes the CSV (files in name order); returns counts: files, predicted, quarantined."""
-    columns = COLUMNS[task]
+                      task: str) -> Dict[str, int]:
+    """Writes the CSV (files in name order, the task contract's columns); returns counts: files, predicted,
+    quarantined."""
+    columns = list(tasks.get(task).prediction_columns)
     rows = list(predicted)
     quarantined = (validation or {}).get("digest", {}).get("bad", [])
     rows += [{**{column: "" for column in columns}, "file": r["filename"],

@@ -27,7 +27,8 @@ from typing import List, Optional, Sequence
 from google.protobuf import text_format
 from tensorflow_metadata.proto.v0 import schema_pb2
 
-from common import names
+from common import names, tasks
+from common.tasks.contract import BOXES, CLASS_ID, FeatureKeys
 from common.labels import read_labels_file
 from reporting import mlmd
 
@@ -60,49 +61,64 @@ def _string_domain(schema: schema_pb2.Schema, feature: schema_pb2.Feature, name:
     schema.string_domain.add(name=name, value=values)
 
 
+def _curate_class_id(curated: schema_pb2.Schema, targets: Sequence[str], class_names: Sequence[str]) -> None:
+    """One class id per image, in range, and the class-name vocabulary of ``label_name``."""
+    label_key = targets[0]
+    label = _feature(curated, label_key)
+    if label is None:
+        raise ValueError(f"the statistics have no '{label_key}' feature (--label-key)")
+    _require_one(label)
+    label.ClearField("domain_info")
+    label.int_domain.min = 0
+    label.int_domain.max = len(class_names) - 1
+    label.int_domain.is_categorical = True
+    label_name = _feature(curated, names.LABEL_NAME_KEY)
+    if label_name is not None:
+        _string_domain(curated, label_name, names.LABEL_NAME_KEY, list(class_names))
+
+
+def _curate_boxes(curated: schema_pb2.Schema, targets: Sequence[str], class_names: Sequence[str]) -> None:
+    """Every example lists its boxes (possibly none): normalised coordinates, class ids in range."""
+    for key in targets:
+        feature = _feature(curated, key)
+        if feature is None:
+            raise ValueError(f"the statistics have no '{key}' feature; is this a detection dataset?")
+        _require_one(feature)
+        feature.ClearField("shape")
+        feature.ClearField("domain_info")
+        if key == names.BOX_CLASS_KEY:
+            feature.int_domain.min = 0
+            feature.int_domain.max = len(class_names) - 1
+            feature.int_domain.is_categorical = True
+        else:
+            feature.float_domain.min = 0.0
+            feature.float_domain.max = 1.0
+
+
+#: What curation adds for each target kind beyond the encoded images (a mask is an encoded image itself).
+_TARGET_CURATION = {CLASS_ID: _curate_class_id, BOXES: _curate_boxes}
+
+
 def curate(schema: schema_pb2.Schema, task: str, class_names: Sequence[str],
            image_key: str = names.DEFAULT_IMAGE_KEY, label_key: str = names.DEFAULT_LABEL_KEY,
            mask_key: str = names.DEFAULT_MASK_KEY) -> schema_pb2.Schema:
     """Adds what inference cannot know: required images, label ids and class-name vocabularies."""
+    contract = tasks.get(task)
+    keys = FeatureKeys(image_key=image_key, label_key=label_key, mask_key=mask_key)
     curated = schema_pb2.Schema()
     curated.CopyFrom(schema)
-    keys = [image_key] + ([mask_key] if task == "segmentation" else [])
-    for key in keys:
+    for key in contract.encoded_image_keys(keys):
         feature = _feature(curated, key)
         if feature is None:
             raise ValueError(f"the statistics have no '{key}' feature; is this the right dataset and --image-key?")
         _require_one(feature)
         feature.ClearField("domain_info")
         feature.image_domain.SetInParent()
-    if task == "classification":
-        label = _feature(curated, label_key)
-        if label is None:
-            raise ValueError(f"the statistics have no '{label_key}' feature (--label-key)")
-        _require_one(label)
-        label.ClearField("domain_info")
-        label.int_domain.min = 0
-        label.int_domain.max = len(class_names) - 1
-        label.int_domain.is_categorical = True
-        label_name = _feature(curated, names.LABEL_NAME_KEY)
-        if label_name is not None:
-            _string_domain(curated, label_name, names.LABEL_NAME_KEY, list(class_names))
-    elif task == "detection":
-        # Every example lists its boxes (possibly none): normalised coordinates, class ids in range.
-        for key in (*names.BOX_COORDINATE_KEYS, names.BOX_CLASS_KEY):
-            feature = _feature(curated, key)
-            if feature is None:
-                raise ValueError(f"the statistics have no '{key}' feature; is this a detection dataset?")
-            _require_one(feature)
-            feature.ClearField("shape")
-            feature.ClearField("domain_info")
-            if key == names.BOX_CLASS_KEY:
-                feature.int_domain.min = 0
-                feature.int_domain.max = len(class_names) - 1
-                feature.int_domain.is_categorical = True
-            else:
-                feature.float_domain.min = 0.0
-                feature.float_domain.max = 1.0
-    if task != "classification":
+    curate_target = _TARGET_CURATION.get(contract.target_kind)
+    if curate_target is not None:
+        curate_target(curated, contract.target_keys(keys), class_names)
+    if contract.target_kind != CLASS_ID:
+        # Examples without a label_name carry the class-name list instead.
         class_names_feature = _feature(curated, names.CLASS_NAMES_KEY)
         if class_names_feature is not None:
             _string_domain(curated, class_names_feature, names.CLASS_NAMES_KEY, list(class_names))
@@ -149,7 +165,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from pipeline import configs
 
     parser = argparse.ArgumentParser(prog="python -m reporting.schema_tool", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--task", choices=configs.TASKS, default="classification")
+    parser.add_argument("--task", choices=tasks.task_names(), default=tasks.task_names()[0])
     parser.add_argument("--output-dir", default="outputs", help="where the pipeline ran (default: %(default)s)")
     parser.add_argument("--pipeline-name", default="", help="default: image-TASK")
     parser.add_argument("--schema", default=None, help="schema file to write (default: schema/TASK/schema.pbtxt)")

@@ -93,7 +93,7 @@ def _use_embedded_dataset(config: configs.PipelineConfig, pipeline_root: str) ->
 
     config.data.path = f"{pipeline_root.rstrip('/')}/data"
     if not config.trainer.class_names:
-        config.trainer.class_names = embedded.class_names(config.task)
+        config.trainer.class_names = embedded.class_names(config.contract.embedded_dataset)
     if not config.quality.schema_file:
         config.quality.schema_file = f"{IMAGE_PROJECT_DIR}/schema/{config.task}/schema.pbtxt"
         config.quality.schema_in_image = True

@@ -30,7 +30,7 @@ def _config(root, train_steps=60):
     return PipelineConfig(
         trainer=TrainerConfig(task="detection", image_size=64, batch_size=16, steps_per_epoch=30, tflite="none",
                               class_names=list(embedded.SCENE_CLASSES)),
-        data=DataConfig(path=str(scenes)), steps=TrainingLength(train_steps=train_steps, eval_steps=2),
+        data=DataConfig(path=str(scenes)), steps=TrainingLength(train_steps=train_steps),
         blessing=BlessingConfig(min_map=0.0, max_map_drop=1.0), run=RunConfig(output_dir=str(root / "outputs")))
 
 
@@ -125,7 +125,7 @@ def test_predict_lists_each_images_boxes_as_served(det_run, tmp_path):
 def test_a_retrained_model_is_compared_with_the_blessed_one(det_run):
     """The second model has a baseline: TFMA's detection metrics run with two models (fixed in box_metrics)."""
     root, config, first = det_run
-    second = local_run.run(dataclasses.replace(config, steps=TrainingLength(train_steps=61, eval_steps=2)))
+    second = local_run.run(dataclasses.replace(config, steps=TrainingLength(train_steps=61)))
     evaluator = next(c for c in second.components if c.node_id == "Evaluator")
     assert evaluator.state == "COMPLETE" and second.baseline.startswith("model ")
     assert first.pushed_model and second.baseline.endswith(

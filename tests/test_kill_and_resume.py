@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _command(data, output, *extra):
     return [sys.executable, str(ROOT / "local_runner.py"), "--data", str(data), "--output-dir", str(output),
-            "--image-size", "16", "--train-steps", "120", "--eval-steps", "2", "--no-flip",
+            "--image-size", "16", "--train-steps", "120", "--validation-batches", "2", "--no-flip",
             "--min-accuracy", "0", "--max-accuracy-drop", "1", *extra]
 
 

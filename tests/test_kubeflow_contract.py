@@ -313,7 +313,7 @@ CASES: Dict[str, Tuple[str, ...]] = {
     "embedded-default": (),
     # Another task, its task defaults overridden, the blessing bar, the gate, TFLite and per-component Beam args.
     "segmentation-with-flags": (
-        "--task", "segmentation", "--image-size", "48", "--train-steps", "7", "--eval-steps", "3",
+        "--task", "segmentation", "--image-size", "48", "--train-steps", "7", "--validation-batches", "3",
         "--learning-rate", "0.01", "--batch-size", "4", "--min-mean-iou", "0.5", "--block-anomalies", "all",
         "--max-bad-fraction", "0.2", "--tflite", "int8", "--beam-workers", "2",
         "--component-beam-arg=Transform=--direct_num_workers=3"),
@@ -483,6 +483,7 @@ def _tfrecord_count(folder: str) -> int:
     return sum(1 for _ in record_dataset(files))
 
 
+@pytest.mark.pipeline
 def test_compiled_steps_run_from_their_container_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """ImageValidator (ours: a custom artifact type out) then StatisticsGen (TFX's), each from its spec entry.
 

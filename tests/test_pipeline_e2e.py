@@ -69,7 +69,7 @@ def _config(root):
         trainer=TrainerConfig(image_size=16, batch_size=32, steps_per_epoch=40, tflite="int8",
                               augmentation=AugmentationConfig(flip_left_right=False)),
         data=DataConfig(path=str(images)),
-        steps=TrainingLength(train_steps=160, eval_steps=4),
+        steps=TrainingLength(train_steps=160),
         blessing=BlessingConfig(min_accuracy=0.5, max_accuracy_drop=1.0),
         run=RunConfig(output_dir=str(root / "outputs")),
     )
@@ -275,7 +275,7 @@ def test_a_model_that_misses_a_threshold_is_named_and_exits_3(cold_run, tmp_path
     """Same data, 3 training steps against a 0.9 bar: the summary names the failed check, the exit status is 3."""
     config, _, _ = cold_run
     code = local_run.main(["--data", config.data.path, "--output-dir", config.run.output_dir,
-                           "--image-size", "16", "--train-steps", "3", "--eval-steps", "4", "--no-flip",
+                           "--image-size", "16", "--train-steps", "3", "--validation-batches", "4", "--no-flip",
                            "--min-accuracy", "0.9", "--max-accuracy-drop", "1.0",
                            "--pipeline-name", "strict-bar"])
     assert code == local_run.EXIT_NOT_BLESSED

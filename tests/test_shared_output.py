@@ -18,11 +18,11 @@ def test_classification_and_segmentation_share_an_output_folder(tmp_path):
     (shapes / "labels.txt").write_text("\n".join(embedded.SHAPE_CLASSES) + "\n")
     classification = PipelineConfig(
         trainer=TrainerConfig(image_size=16, steps_per_epoch=20), data=DataConfig(path=str(digits)),
-        steps=TrainingLength(train_steps=20, eval_steps=2), blessing=BlessingConfig(min_accuracy=0.0),
+        steps=TrainingLength(train_steps=20), blessing=BlessingConfig(min_accuracy=0.0),
         run=RunConfig(output_dir=output))
     segmentation = PipelineConfig(
         trainer=TrainerConfig(task="segmentation", image_size=32, batch_size=8, steps_per_epoch=10),
-        data=DataConfig(path=str(shapes)), steps=TrainingLength(train_steps=10, eval_steps=2),
+        data=DataConfig(path=str(shapes)), steps=TrainingLength(train_steps=10),
         blessing=BlessingConfig(min_mean_iou=0.0), run=RunConfig(output_dir=output))
 
     first = local_run.run(classification)

@@ -20,11 +20,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Dict, List, Optional, Type, TypeVar
 
-from common import names
+from common import names, tasks
 from common.labels import read_labels_file
 from common.options import option
 
-TASKS = ("classification", "segmentation", "detection")
 BACKBONES = ("resnet", "squeezenet", "mobilenet", "mobilenet_v2", "efficientnet_b0", "resnet50")
 #: Input size an ImageNet backbone was trained at: its default --image-size (the small ResNet: the task's).
 BACKBONE_IMAGE_SIZE = {"squeezenet": 227, "mobilenet": 224, "mobilenet_v2": 224, "efficientnet_b0": 224, "resnet50": 224}
@@ -85,39 +84,44 @@ class AugmentationConfig(_DictConfig):
 class TransformConfig(_DictConfig):
     """Everything that changes Transform's output, and nothing else."""
 
-    task: str = option("classification", choices=TASKS, group="data", help="what to train (default: %(default)s)")
+    task: str = option("classification", choices=tasks.task_names, group="data",
+                       help=lambda: "what to train: " + "; ".join(f"{c.name}: {c.summary}" for c in tasks.contracts())
+                       + " (default: %(default)s)")
     image_key: str = option(names.DEFAULT_IMAGE_KEY, group="data",
                             help="image feature name in TFRecords (default: %(default)s)")
     label_key: str = option(names.DEFAULT_LABEL_KEY, group="data",
                             help="label feature name in TFRecords (default: %(default)s)")
     mask_key: str = option(names.DEFAULT_MASK_KEY, group="data",
                            help="segmentation: mask feature name in TFRecords (default: %(default)s)")
-    image_size: int = option(32, task_default=True, group="model",
-                             help="square model input size in pixels (default: the backbone's ImageNet size — "
-                                  "227 squeezenet, 224 mobilenet/mobilenet_v2/efficientnet_b0/resnet50 — or, for the small "
-                                  "resnet, 32 classification, 64 segmentation, 128 detection)")
+    #: None: the backbone's ImageNet size, or (the small ResNet) the task's default.
+    image_size: Optional[int] = option(
+        None, parse=int, task_default=True, group="model",
+        help=lambda: "square model input size in pixels (default: the backbone's ImageNet size — "
+                     + ", ".join(f"{size} {name}" for name, size in BACKBONE_IMAGE_SIZE.items())
+                     + " — or, for the small resnet, " + tasks.describe_defaults("image_size") + ")")
     resize_policy: str = option("squash", flag="--resize", choices=RESIZE_POLICIES, group="model",
-                                help="how photos of any shape become square: 'squash' stretches the whole image, "
-                                     "'crop' keeps the largest centred square (classification only), 'letterbox' "
-                                     "fits the whole image and pads it with black (classification, detection; "
-                                     "default: %(default)s)")
+                                help=lambda: "how photos of any shape become square: 'squash' stretches the whole "
+                                "image, 'crop' keeps the largest centred square, 'letterbox' fits the whole image and "
+                                "pads it with black (" + "; ".join(f"{c.name}: {', '.join(c.resize_policies)}"
+                                                                   for c in tasks.contracts())
+                                + "; default: %(default)s)")
     #: Hash of the code that runs inside the component; part of its configuration, so editing
     #: the code invalidates the TFX cache (function references alone would not).
     code_version: str = ""
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        contract = tasks.get(self.task)  # an unknown task is refused here, by name
+        if self.image_size is None:
+            self.image_size = contract.defaults.image_size
         if self.image_size < 8:
             raise ValueError(f"image_size must be at least 8 pixels, got {self.image_size}")
         if self.resize_policy not in RESIZE_POLICIES:
             raise ValueError(f"resize_policy must be one of {RESIZE_POLICIES}, got {self.resize_policy!r}")
-        if self.task == "detection" and self.resize_policy == "crop":
-            raise ValueError("--resize crop would cut objects off: detection sees the whole image; use --resize "
-                             "squash or letterbox")
-        if self.task == "segmentation" and self.resize_policy != "squash":
-            raise ValueError(f"--resize {self.resize_policy} is not for segmentation: it predicts a class for every "
-                             "pixel of the image, so it must see all of it; use --resize squash")
+        contract.check_resize(self.resize_policy)
+
+    @property
+    def contract(self) -> tasks.TaskContract:
+        return tasks.get(self.task)
 
 
 @dataclasses.dataclass
@@ -132,10 +136,11 @@ class TrainerConfig(TransformConfig):
     weights: Optional[str] = option(None, group="model",
                                     help="backbone weights: 'imagenet' (downloads), a local .h5 file, "
                                          "or omit for random init")
-    batch_size: int = option(32, task_default=True, group="model", minimum=1,
-                             help="default: 32 classification, 16 segmentation")
+    batch_size: Optional[int] = option(None, parse=int, task_default=True, group="model", minimum=1,
+                                       help=lambda: "default: " + tasks.describe_defaults("batch_size"))
     steps_per_epoch: int = 50
-    learning_rate: float = option(2e-3, task_default=True, group="model", above=0, help="default: 0.002")
+    learning_rate: Optional[float] = option(None, parse=float, task_default=True, group="model", above=0,
+                                            help=lambda: "default: " + tasks.describe_defaults("learning_rate"))
     #: Second phase (backbone partly unfrozen) learning rate.
     fine_tune_learning_rate: float = 2e-4
     fine_tune_fraction: float = option(0.3, group="model", minimum=0, maximum=1,
@@ -155,15 +160,20 @@ class TrainerConfig(TransformConfig):
                                       "pixels fit this many MiB, so later epochs skip reading and parsing "
                                       "(default: %(default)s; 0 = always stream from disk)")
     #: Share of the training split set aside (stratified, deterministic) to pick the best epoch; the eval
-    #: split the Evaluator blesses on is never used for that.  Capped at --eval-steps batches.
+    #: split the Evaluator blesses on is never used for that.  Capped at --validation-batches batches.
     validation_fraction: float = 0.1
+    validation_batches: int = option(20, group="model", minimum=1,
+                                     help="largest size of the validation split carved from the training data "
+                                          "(a tenth of it, stratified), in batches: it picks the best epoch and "
+                                          "is evaluated whole each epoch; the eval split that blesses is never used "
+                                          "for that (default: %(default)s)")
     seed: int = option(0, group="model",
                        help="seed for data order, augmentation and weight initialisation; the same seed "
                             "gives the same model (default: %(default)s)")
     # --- segmentation only ---------------------------------------------------
-    dice_weight: float = option(0.0, task_default=True, group="model", minimum=0,
-                                help="segmentation: weight of the soft-Dice loss term added to cross-entropy "
-                                     "(default: 1.0 for segmentation)")
+    dice_weight: Optional[float] = option(None, parse=float, task_default=True, group="model", minimum=0,
+                                          help=lambda: "segmentation: weight of the soft-Dice loss term added to "
+                                          "cross-entropy (default: " + tasks.describe_defaults("dice_weight") + ")")
     class_weights: Optional[List[float]] = option(None, parse=_floats, group="model",
                                                   help="segmentation: comma-separated per-class loss weights "
                                                        "for imbalanced classes")
@@ -171,9 +181,9 @@ class TrainerConfig(TransformConfig):
     decoder_filters: List[int] = dataclasses.field(default_factory=lambda: [64, 32, 16])
     augmentation: AugmentationConfig = dataclasses.field(default_factory=AugmentationConfig)
     tflite: Optional[str] = option(None, choices=TFLITE_MODES, group="model", task_default=True,
-                         help="TFLite files shipped inside the pushed model (tflite/): 'float', 'int8' (float and "
-                              "an int8-quantised one, calibrated on training images) or 'none' (default: 'float'; "
-                              "detection: 'none', not exported yet)")
+                                   help=lambda: "TFLite files shipped inside the pushed model (tflite/): 'float', "
+                                   "'int8' (float and an int8-quantised one, calibrated on training images) or 'none' "
+                                   "(default: " + tasks.describe_defaults("tflite") + ")")
     distribution: str = option("none", choices=DISTRIBUTIONS, group="scale-out",
                                help="tf.distribute strategy for the Trainer (default: %(default)s)")
     #: Hash of every module run_fn imports (see pipeline/cache_keys.py); ``code_version`` covers Transform's.
@@ -183,6 +193,14 @@ class TrainerConfig(TransformConfig):
     lineage: str = ""
 
     def __post_init__(self) -> None:
+        contract = tasks.get(self.task)
+        if self.image_size is None and self.backbone in BACKBONE_IMAGE_SIZE:
+            # Pretrained backbones see images at the size they learnt on, rounded down to the task's grid.
+            size = BACKBONE_IMAGE_SIZE[self.backbone]
+            self.image_size = size - size % contract.image_size_multiple
+        for name, value in contract.defaults.as_dict().items():
+            if hasattr(self, name) and getattr(self, name) is None:
+                setattr(self, name, value)
         super().__post_init__()
         weights = self.weights if self.weights not in ("", "none", "None") else None
         if weights is not None and self.backbone == "resnet":
@@ -192,13 +210,9 @@ class TrainerConfig(TransformConfig):
         if weights == "imagenet" and self.backbone == "squeezenet":
             raise ValueError("--weights imagenet: Keras cannot download SqueezeNet; pass the local file "
                              "squeezenet_v1.1_weights_tf_dim_ordering_tf_kernels_notop.h5 (see the README)")
-        if self.tflite is None:  # not given: the task's default
-            self.tflite = "none" if self.task == "detection" else "float"
         if self.tflite not in TFLITE_MODES:
             raise ValueError(f"tflite must be one of {TFLITE_MODES}, got {self.tflite!r}")
-        if self.task == "detection" and self.tflite != "none":
-            raise ValueError(f"--tflite {self.tflite}: TFLite export of detectors is not done yet; use --tflite none "
-                             "(the pushed SavedModel serves detections)")
+        contract.check_tflite(self.tflite)
         if self.head_steps_fraction is not None and not 0 <= self.head_steps_fraction <= 1:
             raise ValueError(f"--head-steps-fraction must be within [0, 1], got {self.head_steps_fraction}")
         if self.backbone not in BACKBONES:

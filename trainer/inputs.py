@@ -27,7 +27,7 @@ ROLES = (TRAIN, VALIDATION, TRAIN_ONCE)
 
 def fits_in_memory(config: TrainerConfig, examples: int) -> bool:
     """Whether ``examples`` transformed examples fit ``--input-cache-mb`` (uint8 pixels, plus masks)."""
-    planes = 4 if config.task == "segmentation" else 3
+    planes = get_task(config.task).cached_planes
     return examples * config.image_size ** 2 * planes <= config.input_cache_mb * 2 ** 20
 
 
@@ -48,7 +48,7 @@ def make_dataset(
 
     Examples on this side of the plan are kept in memory after the first pass
     when they fit ``--input-cache-mb`` (validation always: it is capped at
-    ``--eval-steps`` batches), so later epochs skip reading, parsing and
+    ``--validation-batches`` batches), so later epochs skip reading, parsing and
     filtering the whole training split; larger sets stream from disk.
     """
     if role not in ROLES:

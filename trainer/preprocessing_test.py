@@ -6,11 +6,13 @@ import tensorflow as tf
 
 from common import names
 from trainer import image_ops
-from trainer.config import TASKS, TrainerConfig
+from common import tasks
+from trainer.config import TrainerConfig
 from trainer.preprocessing import preprocessing_fn
 from trainer.conftest import IMAGE_SIZE, sample_images
 
 
+@pytest.mark.pipeline
 def test_every_format_decodes_to_rgb_at_the_configured_size(transform_run):
     config, rows, _ = transform_run
     assert len(rows) == len(sample_images())
@@ -21,11 +23,13 @@ def test_every_format_decodes_to_rgb_at_the_configured_size(transform_run):
         np.testing.assert_allclose(pixels.reshape(-1, 3).mean(0), colour, atol=tolerance, err_msg=name)
 
 
+@pytest.mark.pipeline
 def test_label_passes_through(transform_run):
     _, rows, _ = transform_run
     assert [int(r[names.TRANSFORMED_LABEL_KEY]) for r in rows] == list(range(len(rows)))
 
 
+@pytest.mark.pipeline
 def test_transformed_example_is_uint8_sized(transform_run):
     _, rows, _ = transform_run
     # H*W*3 bytes of pixels plus a small serialized-tensor header, never float32.
@@ -85,7 +89,7 @@ def _raw_feature_spec(task: str) -> dict:
     return spec
 
 
-@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("task", tasks.task_names())
 def test_preprocessing_fn_has_no_analyzers(task):
     """The pipeline analyzes the small eval split (pipeline.py, ``splits_config``): right only while TFT's
     analysis computes nothing from the data.  An analyzer (a vocabulary, a mean) must be fitted on train:

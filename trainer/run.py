@@ -162,7 +162,7 @@ def run_fn(fn_args) -> None:
     # The eval split (fn_args.eval_files) is the Evaluator's: model selection uses a share of train.
     plan = validation_split.plan(
         fn_args.train_files, fn_args.data_accessor, tf_transform_output.transformed_metadata.schema,
-        task.stratum_key, config.validation_fraction, max_examples=(fn_args.eval_steps or 0) * config.batch_size)
+        task.stratum_key, config.validation_fraction, max_examples=config.validation_batches * config.batch_size)
     logging.info("examples: %d train, %d validation (carved from train for early stopping)",
                  plan.train_count, plan.validation_count)
     _write_json(os.path.join(fn_args.model_run_dir, names.TRAINING_SPLITS_FILENAME),

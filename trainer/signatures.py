@@ -62,14 +62,14 @@ def make_signatures(
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")], autograph=False)
     def serve_image_bytes(image_bytes):
-        _, probabilities = transform_and_predict({config.image_key: _as_raw_feature(image_bytes, image_spec)})
-        return task.serving_outputs(probabilities, image_bytes, config)
+        _, model_output = transform_and_predict({config.image_key: _as_raw_feature(image_bytes, image_spec)})
+        return task.serving_outputs(model_output, image_bytes, config)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")], autograph=False)
     def serve_tf_examples(serialized_examples):
         parsed = tf.io.parse_example(serialized_examples, {config.image_key: image_spec})
-        _, probabilities = transform_and_predict(parsed)
-        return task.serving_outputs(probabilities, image_ops.dense_1d(parsed[config.image_key]), config)
+        _, model_output = transform_and_predict(parsed)
+        return task.serving_outputs(model_output, image_ops.dense_1d(parsed[config.image_key]), config)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")], autograph=False)
     def bulk_inference(serialized_examples):
@@ -78,8 +78,8 @@ def make_signatures(
 
     @tf.function(input_signature=[tf.TensorSpec([None, size, size, 3], tf.float32, name="pixels")], autograph=False)
     def serve_pixels(pixels):
-        # Detection's model output is its raw heads (heatmap, sizes, offsets), decoded by serve_image_bytes.
-        return {names.PROBABILITIES_KEY if config.task != "detection" else "raw_heads": predict_pixels(pixels)}
+        # A detector's model output is its raw heads (heatmap, sizes, offsets), decoded by serve_image_bytes.
+        return {task.model_output_key: predict_pixels(pixels)}
 
     signatures = {
         names.PIXELS_SIGNATURE: serve_pixels.get_concrete_function(),
@@ -108,8 +108,8 @@ def make_signatures(
         def evaluate_tf_examples(serialized_examples):
             spec = {key: raw_spec[key] for key in [config.image_key] + eval_keys}
             raw = tf.io.parse_example(serialized_examples, spec)
-            transformed, probabilities = transform_and_predict(raw)
-            return task.evaluation_outputs(probabilities, transformed, config, raw)
+            transformed, model_output = transform_and_predict(raw)
+            return task.evaluation_outputs(model_output, transformed, config, raw)
 
         signatures[names.EVALUATION_SIGNATURE] = evaluate_tf_examples.get_concrete_function()
     return signatures

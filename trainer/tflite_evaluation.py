@@ -33,7 +33,8 @@ import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.extractors import tflite_predict_extractor
 from tensorflow_model_analysis.utils import model_util
 
-from common import names
+from common import names, tasks
+from common.tasks.contract import MASK
 from trainer import image_ops, tflite_export
 from trainer.config import TransformConfig
 from trainer.tasks.registry import get_task
@@ -144,7 +145,7 @@ class RawImageTFLiteDoFn(tflite_predict_extractor.TFLitePredictionDoFn):
         for result in results:
             # The pixels were for the interpreters only; later stages see the examples' own features.
             result[tfma.constants.FEATURES_KEY] = features
-            if config.task == "segmentation":
+            if tasks.get(config.task).target_kind == MASK:
                 self._to_masks(result, features)
         return results
 

@@ -20,6 +20,7 @@ Transform when a test feeds it images.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from typing import Callable, Dict, Iterable, Optional
@@ -28,6 +29,7 @@ import numpy as np
 
 from trainer.config import TrainerConfig
 from trainer.keras_lib import keras, tf
+from trainer.tasks.registry import get_task
 
 TFLITE_DIRNAME = "tflite"
 FLOAT_FILENAME = "model.tflite"
@@ -84,9 +86,10 @@ def with_metadata(model_buffer: bytes, config: TrainerConfig, labels_path: str) 
     """Adds TFLite metadata: input normalisation (none: pixels 0-255 go in as they are) and the label file."""
     # tflite_support's top-level package imports its Task Library bindings, which clash with TensorFlow's
     # (pybind "StatusCode" registered twice); the metadata writers themselves do not need them.
-    from tensorflow_lite_support.metadata.python.metadata_writers import image_classifier, image_segmenter
+    from tensorflow_lite_support.metadata.python import metadata_writers
 
-    writer_module = image_segmenter if config.task == "segmentation" else image_classifier
+    writer_module = importlib.import_module(
+        f"{metadata_writers.__name__}.{get_task(config.task).tflite_metadata_writer}")
     writer = writer_module.MetadataWriter.create_for_inference(
         model_buffer, input_norm_mean=[0.0], input_norm_std=[1.0], label_file_paths=[labels_path])
     return writer.populate()

@@ -19,7 +19,7 @@ from absl import logging
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
-from common import names
+from common import names, tasks
 from common.json_config import JsonConfig
 from components.checked_evaluator.results import read_evaluation, read_failed_checks
 from components.image_validator.spec import REPORT_FILENAME
@@ -28,13 +28,6 @@ from components.model_card import spec
 from components.model_card.card import Bullets, Section, Table, pairs, to_html, to_markdown
 from components.tflite_evaluator.results import read_tflite_metrics
 
-#: What each task's serving_default returns, in words.
-SERVING_OUTPUTS = {
-    "classification": "class_id, class_name, probabilities out",
-    "segmentation": "per-pixel probabilities and a class mask at the input's size out",
-    "detection": "boxes (xmin, ymin, xmax, ymax in the input's pixels), scores, class_ids, class_names and "
-                 "num_detections out, after non-maximum suppression",
-}
 #: Per-class figures from fewer eval examples than this are called out as noisy.
 FEW_EVAL_EXAMPLES = 20
 
@@ -115,7 +108,7 @@ def build_sections(config: CardConfig, facts: Dict[str, Any]) -> List[Section]:
         ("backbone", settings.get("backbone", "?")),
         ("input", f"{settings.get('image_size', '?')}×{settings.get('image_size', '?')} RGB, resized by "
                   f"'{settings.get('resize_policy', 'squash')}' from any encoded image"),
-        ("serving signature", "serving_default: raw encoded image bytes in; " + SERVING_OUTPUTS.get(task, "?")),
+        ("serving signature", "serving_default: raw encoded image bytes in; " + tasks.get(task).serving_outputs),
         ("pipeline", config.pipeline_name),
         ("trained model", facts["model_uri"]),
     ]), Table(["file", "size"], [list(row) for row in facts["files"]])])
@@ -193,7 +186,7 @@ def limitations(config: CardConfig, facts: Dict[str, Any]) -> List[str]:
     if few:
         found.append(f"Per-class figures rest on fewer than {FEW_EVAL_EXAMPLES} eval examples for: "
                      + ", ".join(few) + ".")
-    per_class_metric = {"classification": "recall", "segmentation": "iou", "detection": "ap_50"}[config.task]
+    per_class_metric = tasks.get(config.task).per_class_metric
     weakest = [(v, k.split("/", 1)[1]) for k, v in metrics.items() if k.startswith(per_class_metric + "/") and v == v]
     if weakest and min(weakest)[0] < 1.0:
         value, name = min(weakest)

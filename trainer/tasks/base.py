@@ -1,22 +1,32 @@
-"""The task interface: what differs between classification and segmentation.
+"""The TensorFlow side of a task: what differs between classification, segmentation and detection.
 
 Everything else — decoding, resizing, the compact pixel encoding, backbones,
 augmentation, the training loop, export — is shared.  A task only says how
 its target is transformed, batched and augmented, which model and loss it
-trains, and what its serving signatures return.
+trains, and what its serving signatures return.  What every other layer needs
+to know of a task (feature keys, defaults, blessing metric, data preparation)
+is its contract in :mod:`common.tasks`, registered under the same name.
 """
 
 from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from common import names
 from trainer.config import TrainerConfig, TransformConfig
 
 
 class Task:
-    """Implemented by :mod:`trainer.tasks.classification` and :mod:`trainer.tasks.segmentation`."""
+    """Implemented by :mod:`trainer.tasks.classification`, :mod:`trainer.tasks.segmentation` and
+    :mod:`trainer.tasks.detection`."""
 
     name = ""
+    #: What ``serving_pixels`` calls the model's output (a detector's raw heads are not probabilities).
+    model_output_key = names.PROBABILITIES_KEY
+    #: uint8 planes a cached transformed example holds per pixel (the image's 3, plus a mask's).
+    cached_planes = 3
+    #: TFLite Task Library metadata writer (``image_classifier`` or ``image_segmenter``) for the TFLite files.
+    tflite_metadata_writer = "image_classifier"
 
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         """Transform-graph outputs for the target (empty when the input has none, as in serving)."""
@@ -42,8 +52,9 @@ class Task:
     def compile(self, model, learning_rate, config: TrainerConfig) -> None:
         raise NotImplementedError
 
-    def serving_outputs(self, probabilities, image_bytes, config: TrainerConfig) -> Dict:
-        """Signature outputs from model probabilities and the raw encoded images."""
+    def serving_outputs(self, model_output, image_bytes, config: TrainerConfig) -> Dict:
+        """Signature outputs from the model's output (probabilities; a detector's raw heads) and the raw
+        encoded images."""
         raise NotImplementedError
 
     def evaluation_raw_keys(self, config: TrainerConfig) -> Optional[List[str]]:
@@ -51,6 +62,6 @@ class Task:
         (TFMA then calls ``serving_examples``)."""
         return None
 
-    def evaluation_outputs(self, probabilities, transformed: Dict, config: TrainerConfig, raw: Dict) -> Dict:
+    def evaluation_outputs(self, model_output, transformed: Dict, config: TrainerConfig, raw: Dict) -> Dict:
         """Outputs of the ``evaluation`` signature (``raw``: the parsed raw features, image included)."""
         raise NotImplementedError

@@ -78,6 +78,7 @@ def augment_boxes(boxes: tf.Tensor, crops: tf.Tensor) -> tf.Tensor:
 
 class Detection(Task):
     name = "detection"
+    model_output_key = "raw_heads"
 
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         if names.BOX_CLASS_KEY not in inputs:

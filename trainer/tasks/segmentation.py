@@ -16,6 +16,8 @@ from trainer.unet import PixelAccuracy, SegmentationLoss, build_unet
 
 class Segmentation(Task):
     name = "segmentation"
+    cached_planes = 4
+    tflite_metadata_writer = "image_segmenter"
 
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         if config.mask_key not in inputs:
