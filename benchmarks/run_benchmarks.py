@@ -3,7 +3,7 @@
     python benchmarks/run_benchmarks.py [classification] [segmentation] [corrupt] [cifar] [isbi]
                                         [seeds-classification] [seeds-segmentation] [transfer] [throughput]
                                         [label-issues] [detection] [seeds-detection] [bccd] [anchor]
-                                        [scale] [scale-128k]
+                                        [scale] [scale-128k] [flips] [probe]
 
 ``anchor`` runs TFX's own CIFAR-10 pipeline (../shared/anchors/tfx-cifar10)
 and ours on its work, alternately A B A B, and records wall time, peak RSS
@@ -16,6 +16,13 @@ memory target: flat peak RSS as the data grows 64×).
 ``bccd`` trains the detector on the real microscope set and scores the pushed
 model's raw-bytes signature against the VOC XML truth with an independent
 COCO AP (tests/box_ap.py): it must agree with TFMA's mAP@0.5 within 0.05.
+
+``flips`` runs the default (``--flips auto``) beside ``--flips on``/``off`` on generated arrows (classes that
+are mirror images of each other), digits as a user's folder, clothing3 and the CIFAR subset
+(benchmarks/flips.py).
+
+``probe`` runs SqueezeNet with the shared ImageNet weights on clothing3 and the CIFAR subset as photo
+folders, against an independent linear probe on the same frozen features and split (benchmarks/probe.py).
 
 ``seeds-*`` runs the embedded default five times, each fresh (new output
 folder) with ``--seed`` 0-4, and records every run's quality and blessing with
@@ -429,14 +436,15 @@ def run_seeds(name: str) -> dict:
 def main(argv):
     sys.path.insert(0, str(ROOT))  # benchmarks.* and the project's packages
     names = argv or ["classification", "segmentation", "seeds-classification", "seeds-segmentation"]
-    special = ("transfer", "throughput", "label-issues", "anchor", "scale", "scale-128k")
+    special = ("transfer", "throughput", "label-issues", "anchor", "scale", "scale-128k", "flips", "probe")
     unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n not in special]
     if unknown:
         print(f"unknown case(s) {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
         return 2
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for name in names:
-        if name in ("cifar", "isbi", "transfer", "throughput", "bccd", "scale", "scale-128k") and not SHARED.is_dir():
+        if name in ("cifar", "isbi", "transfer", "throughput", "bccd", "scale", "scale-128k", "probe") \
+                and not SHARED.is_dir():
             print(f"skipping {name}: {SHARED} not present")
             continue
         if name == "anchor":
@@ -457,6 +465,14 @@ def main(argv):
 
             # Issue [12]'s memory target: flat from 2,000 to 128,000 images (~12 min on 2 cores).
             results[name] = scale.measure(2000, 128000)
+        elif name == "probe":
+            from benchmarks import probe
+
+            results[name] = probe.measure()
+        elif name == "flips":
+            from benchmarks import flips
+
+            results[name] = flips.measure()
         elif name == "transfer":
             results[name] = run_transfer()
         elif name == "throughput":

@@ -112,6 +112,11 @@ TRAINING_SPLITS_FILENAME = "training_splits.json"
 PREDICTIONS_CSV = "predictions.csv"
 #: Written by the Trainer into its model_run artifact: images per second of each training phase.
 TRAINING_SPEED_FILENAME = "training_speed.json"
+#: Written by the Trainer into its model_run artifact: the augmentation in force and the flip decision.
+AUGMENTATION_FILENAME = "augmentation.json"
+#: Written by the Trainer into its model_run artifact (pretrained classifiers): the linear probe's validation
+#: accuracy, the trained model's, and which of the two the exported model is.
+LINEAR_PROBE_FILENAME = "linear_probe.json"
 
 # --- pipeline node ids (read back from ML Metadata by reporting/) ------------------
 LABEL_INSPECTOR = "LabelInspector"

@@ -89,3 +89,43 @@ def test_shared_cifar_subset_is_taken_as_is(tmp_path):
     assert _splits(source) == {"train": "train/*", "eval": "test/*"}
     assert source.class_names[:2] == ["airplane", "automobile"] and len(source.class_names) == 10
     assert os.path.samefile(source.input_base, SHARED_CIFAR)
+
+
+def _resolve_with(tmp_path, task="classification", **data):
+    return data_source.resolve(task, DataConfig(**data), str(tmp_path / "out" / "data"), log=lambda *_: None)
+
+
+def _hash_buckets(source):
+    return {s.name: s.hash_buckets for s in source.output_config.split_config.splits}
+
+
+def test_a_flat_tfrecord_folder_is_split_by_eval_fraction(tmp_path):
+    root = tmp_path / "flat"
+    _write_tfrecord(root / "a.tfrecord")
+    (root / "labels.txt").write_text("x\ny\n")
+    assert _hash_buckets(_resolve_with(tmp_path, path=str(root))) == {"train": 4, "eval": 1}  # the default 0.2
+    assert _hash_buckets(_resolve_with(tmp_path, path=str(root), eval_fraction=0.3)) == {"train": 7, "eval": 3}
+    with pytest.raises(data_prep.DataPrepError, match="--eval-split val: .* holds TFRecords without split folders"):
+        _resolve_with(tmp_path, path=str(root), eval_split="val")
+
+
+def test_eval_fraction_is_refused_by_name_where_the_data_names_its_split(tmp_path):
+    records = tmp_path / "records"
+    _write_tfrecord(records / "train" / "a.tfrecord")
+    _write_tfrecord(records / "val" / "b.tfrecord")
+    (records / "labels.txt").write_text("x\ny\n")
+    photos = tmp_path / "photos"
+    write_class_folders(photos / "train", per_class=3, classes=("hat", "pants"))
+    write_class_folders(photos / "val", per_class=1, classes=("hat", "pants"))
+    for root in (records, photos):
+        with pytest.raises(data_prep.DataPrepError, match=r"--eval-fraction 0.3: .* names its own held-out split"):
+            _resolve_with(tmp_path, path=str(root), eval_fraction=0.3)
+        _resolve_with(tmp_path, path=str(root))  # without the flag: the data's own split, as before
+
+
+def test_image_mask_folders_refuse_eval_split_by_name(tmp_path):
+    from ingest import embedded
+
+    shapes = embedded.write_shapes_dataset(tmp_path / "shapes", count=6, size=16)
+    with pytest.raises(data_prep.DataPrepError, match="--eval-split val: .* without held-out folders"):
+        _resolve_with(tmp_path, task="segmentation", path=str(shapes), eval_split="val")

@@ -267,6 +267,8 @@ def add_cli_flags(parser: argparse.ArgumentParser) -> None:
     add_flags(parser, PipelineConfig, groups)
     for old in RENAMED_FLAGS:
         parser.add_argument(old, action=_RenamedFlag, help=argparse.SUPPRESS)
+    # The older switch, kept: the same as --flips off.
+    parser.add_argument("--no-flip", dest="flips", action="store_const", const="off", help="--flips off")
 
 
 def from_cli(args: argparse.Namespace) -> PipelineConfig:

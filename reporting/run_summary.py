@@ -47,6 +47,12 @@ class RunSummary:
     baseline: Optional[str] = None
     #: Files the data preparation could not use, each ``{"files": [...], "reason": ...}`` (manifest.json).
     left_out: List[Dict[str, object]] = dataclasses.field(default_factory=list)
+    #: The Trainer's augmentation in words and its horizontal-flip decision (``flips``: flips, decided_by,
+    #: reason, and the validation accuracies behind a decision from the data); empty if not recorded.
+    augmentation: Dict[str, object] = dataclasses.field(default_factory=dict)
+    #: Pretrained classifiers: the linear probe on the frozen backbone against the trained model, on the
+    #: validation split, and which one was kept (empty otherwise).
+    linear_probe: Dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
     def all_cached(self) -> bool:
@@ -88,6 +94,8 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     summary.label_issues = read_label_issues(nodes)
     summary.tflite_metrics = read_tflite_evaluation(nodes)
     summary.left_out = read_left_out(nodes)
+    summary.augmentation = _output_json(nodes, names.TRAINER, "model_run", names.AUGMENTATION_FILENAME)
+    summary.linear_probe = _output_json(nodes, names.TRAINER, "model_run", names.LINEAR_PROBE_FILENAME)
     # The Evaluator records the baseline it compared with on its blessing (ML Metadata keeps no output
     # events for resolver nodes, so the resolver itself cannot tell).
     blessing = evaluator.outputs.get("blessing", []) if evaluator is not None else []
@@ -281,6 +289,18 @@ def read_validation(outputs: Dict[str, list]) -> Dict[str, object]:
             "split_good": {split: values["good"] for split, values in report["splits"].items()}}
 
 
+def _score(value) -> str:
+    return "n/a" if value is None else f"{float(value):.3f}"
+
+
+def format_augmentation(recorded: Dict[str, object]) -> str:
+    """``Augmentation: <in force>; horizontal flips on|off (<who>: <why>)``."""
+    flips = recorded.get("flips") or {}
+    decision = (f"horizontal flips {'on' if flips.get('flips') else 'off'} ({flips.get('decided_by')}: "
+                f"{flips.get('reason')})") if flips else "horizontal flips not recorded"
+    return f"Augmentation: {recorded.get('augmentation', '?')}; {decision}"
+
+
 def format_summary(summary: RunSummary, total_seconds: float) -> str:
     lines = ["", f"Pipeline {summary.pipeline_name} — run {summary.run_id}", ""]
     lines.append(f"  {'component':<32} {'state':<9} {'wall time':>10}")
@@ -323,6 +343,13 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
             lines.append(f"Label issues: {issues['suspects']} of {issues['examples']} examples "
                          f"({100 * float(issues['share']):.1f}%) look mislabelled; see label_issues.csv "
                          f"({'the run stops above --max-label-issue-share' if issues['action'] == 'stop' else 'warning only'})")
+    if summary.augmentation:
+        lines.append(format_augmentation(summary.augmentation))
+    if summary.linear_probe:
+        probe = summary.linear_probe
+        lines.append(f"Linear probe on the frozen backbone: validation accuracy "
+                     f"{_score(probe.get('probe_validation_accuracy'))}, the trained model "
+                     f"{_score(probe.get('trained_validation_accuracy'))}; kept the {probe.get('kept')} model")
     if summary.training_steps:
         lines.append(format_training_steps(summary.training_steps))
     if summary.training_speed:

@@ -74,6 +74,8 @@ def _run_logged(config: PipelineConfig, log_path: str, started: float, log, verb
 
     data = source.resolve(config.task, config.data, config.prepared_data_dir, config.trainer.class_names, log=log)
     config.trainer.class_names = list(data.class_names)
+    log("augmentation: " + config.trainer.augmentation.describe(config.trainer.resize_policy,
+                                                                config.contract.decides_flips_from_data))
     tfx_pipeline = create_pipeline(
         config, data, tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path)
     )

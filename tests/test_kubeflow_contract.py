@@ -374,7 +374,8 @@ def test_compiled_components_are_configured_as_the_local_ones(case: str, tmp_pat
     assert compiled["Evaluator"].executor == "components.checked_evaluator.executor.Executor"
     assert compiled["ImageValidator"].outputs["report"] == "image_tfx.ImageValidationReport"
     flips = trainer["custom_config"]["augmentation"]["flip_left_right"]
-    assert flips is (own is not None), "embedded datasets train without flips, the user's data with them"
+    assert flips is (None if own is not None else False), \
+        "embedded datasets train without flips; the user's data leaves them to the data (--flips auto)"
     if case == "segmentation-with-flags":
         assert trainer["train_args"] == {"num_steps": 7} and trainer["custom_config"]["image_size"] == 48
         assert compiled["Transform"].beam_args[-1] == "--direct_num_workers=3"

@@ -30,6 +30,9 @@ def test_classification_and_segmentation_share_an_output_folder(tmp_path):
     assert first.pipeline_name == "image-classification" and second.pipeline_name == "image-segmentation"
     assert "sparse_categorical_accuracy" in first.metrics and "mean_iou" in second.metrics
     assert first.pushed_model and second.pushed_model and first.pushed_model != second.pushed_model
+    # --flips auto: the classifier asked the data after its first epoch, the segmenter mirrors its masks.
+    assert first.augmentation["flips"]["decided_by"] == "data" and "accuracy" in first.augmentation["flips"]
+    assert second.augmentation["flips"] == {**second.augmentation["flips"], "flips": True, "decided_by": "task"}
     report = open(second.reports["Data report (HTML, offline)"], encoding="utf-8").read()
     assert "image-segmentation" in report and "no previous run with statistics" in report
 

@@ -116,6 +116,9 @@ def _augment(images, config: AugmentationConfig, masks, seed, random_resized_cro
         boxes = _zoom_boxes(count, config, seeds[0])
     else:
         boxes = _shift_boxes(count, height, width, config, seeds[0])
+    if config.flip_left_right is None:
+        raise ValueError("horizontal flips are undecided ('auto'): trainer/flip_check.py decides them before "
+                         "the augmentation runs")
     if config.flip_left_right:
         boxes = _flip(boxes, seeds[1])
     indices = tf.range(count)

@@ -38,6 +38,8 @@ RESIZE_POLICIES = ("squash", "crop", "letterbox")
 TFLITE_MODES = ("none", "float", "int8")
 
 C = TypeVar("C", bound="_DictConfig")
+#: ``--flips`` values and what they set ``AugmentationConfig.flip_left_right`` to.
+FLIP_CHOICES = {"auto": None, "on": True, "off": False}
 
 
 def _floats(text: str) -> List[float]:
@@ -67,8 +69,14 @@ class AugmentationConfig(_DictConfig):
 
     enabled: bool = option(True, flag="--no-augmentation", store_false=True, group="model",
                            help="train without on-the-fly augmentation")
-    flip_left_right: bool = option(True, flag="--no-flip", store_false=True, group="model",
-                                   help="no horizontal flips (e.g. for digits or text)")
+    #: None ("auto"): decided by the task — from the data where its contract says mirroring may change the class
+    #: (trainer/flip_check.py), else on; True / False: the user's choice.
+    flip_left_right: Optional[bool] = option(
+        None, flag="--flips", choices=FLIP_CHOICES, parse=lambda text: FLIP_CHOICES[text], group="model",
+        help="horizontal flips while training: 'auto' (default) decides from the data where mirroring may change "
+             "the class (classification: after the first epoch, mirrored validation images are scored; flips stay "
+             "off when they score clearly worse, as for digits, letters or arrows), 'on' or 'off' "
+             "(--no-flip is --flips off)")
     #: Pad by this fraction of the image size, then crop back at a random offset.
     crop_pad_fraction: float = 0.1
     #: ``--resize crop``: random resized crops cover at least this share of the stored (centre-cropped)
@@ -78,6 +86,21 @@ class AugmentationConfig(_DictConfig):
     brightness: float = 0.1
     #: Max relative contrast change (0.1 -> factor in [0.9, 1.1]).
     contrast: float = 0.1
+
+    def describe(self, resize_policy: str, decides_flips: bool, with_flips: bool = True) -> str:
+        """The augmentation in force, in words: printed before training (the run summary adds the flip
+        decision the Trainer made)."""
+        if not self.enabled:
+            return "none (--no-augmentation)"
+        crop = (f"random resized crops (at least {self.min_crop_area:.0%} of the image)" if resize_policy == "crop"
+                else f"random shifts (padding {self.crop_pad_fraction:.0%})")
+        text = f"{crop}, brightness ±{self.brightness:g}, contrast ±{self.contrast:.0%}"
+        if not with_flips:
+            return text
+        flips = {True: "horizontal flips (--flips on)", False: "no horizontal flips (--flips off)"}.get(
+            self.flip_left_right, "horizontal flips decided from the data after the first epoch (--flips auto)"
+            if decides_flips else "horizontal flips (the targets are mirrored with the image)")
+        return f"{text}, {flips}"
 
 
 @dataclasses.dataclass

@@ -20,7 +20,7 @@ import tensorflow_transform as tft
 from absl import logging
 
 from common import names
-from trainer import batchnorm, frozen_features, inputs, signatures, tflite_export, validation_split
+from trainer import batchnorm, flip_check, frozen_features, inputs, linear_probe, signatures, tflite_export, validation_split
 from trainer.backbones import resolve_weights
 from trainer.config import TrainerConfig
 from trainer.distribution import make_strategy
@@ -167,8 +167,15 @@ def run_fn(fn_args) -> None:
                  plan.train_count, plan.validation_count)
     _write_json(os.path.join(fn_args.model_run_dir, names.TRAINING_SPLITS_FILENAME),
                 {**plan.counts(), "train_steps": fn_args.train_steps, "seed": config.seed})
-    train_ds = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config,
-                                   inputs.TRAIN, plan)
+    # --flips auto on a task where mirroring may change the class: the first epoch trains without flips, then
+    # the model decides (trainer/flip_check.py); otherwise the decision is known now.
+    flips = None if flip_check.needs_data(config) else flip_check.without_data(config)
+
+    def training_stream(flip: bool):
+        return inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
+                                   flip_check.with_flips(config, flip), inputs.TRAIN, plan)
+
+    train_ds = training_stream(flips.flips if flips else False)
     validation_ds = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config,
                                         inputs.VALIDATION, plan)
 
@@ -182,6 +189,10 @@ def run_fn(fn_args) -> None:
                                    inputs.TRAIN_ONCE, plan)
         used = batchnorm.recalibrate(model, backbone, once)
         logging.info("BatchNorm statistics of the untrained backbone estimated from %d training batches", used)
+    probe = None
+    if pretrained and task.probe_layer:
+        probe, probe_weights = _start_from_probe(model, task, fn_args, tf_transform_output, config, plan,
+                                                 validation_ds)
     speeds = {}
     for phase in phases:
         with strategy.scope():
@@ -199,14 +210,12 @@ def run_fn(fn_args) -> None:
         logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable, %d replica(s)%s",
                      phase.name, phase.steps, epochs, phase.learning_rate, trainable, len(backbone.layers),
                      strategy.num_replicas_in_sync, ", on backbone features computed once" if on_features else "")
-        speed = TrainingSpeed(config.batch_size)
-        fit_model.fit(
-            fit_train,
+        speed, stopper = TrainingSpeed(config.batch_size), StopAfterSteps(phase.steps)
+        fit_args = dict(
             steps_per_epoch=steps_per_epoch,
-            epochs=epochs,
             validation_data=fit_validation if plan.validation_count else None,
             callbacks=[
-                StopAfterSteps(phase.steps),
+                stopper,
                 speed,
                 EpochLog(phase.name),
                 *([keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience,
@@ -215,9 +224,27 @@ def run_fn(fn_args) -> None:
             ],
             verbose=0,
         )
+        first_epoch = 0
+        if flips is None and not on_features:
+            fit_model.fit(fit_train, epochs=1, **fit_args)
+            flips = _decide_flips(model, validation_ds, config)
+            fit_train = train_ds = training_stream(flips.flips)
+            first_epoch = 1
+        if stopper.done < phase.steps and first_epoch < epochs:
+            fit_model.fit(fit_train, initial_epoch=first_epoch, epochs=epochs, **fit_args)
         speeds[phase.name] = {**speed.result(), "planned_steps": phase.steps, "stored_features": on_features}
         logging.info("phase %s: %d of %d steps, %s training images/s", phase.name, speed.steps, phase.steps,
                      speeds[phase.name]["images_per_second"])
+    if probe is not None:
+        probe = linear_probe.keep_better(probe, linear_probe.predictions_accuracy(model, validation_ds),
+                                         restore=lambda: model.set_weights(probe_weights))
+        logging.info("linear probe: kept the %s model (%s)", probe.kept, probe.reason)
+        _write_json(os.path.join(fn_args.model_run_dir, names.LINEAR_PROBE_FILENAME), probe.to_dict())
+    if flips is None:  # every phase trained on stored features: nothing was augmented
+        flips = flip_check.FlipDecision(False, "flag", "no phase augmented its images")
+    _write_json(os.path.join(fn_args.model_run_dir, names.AUGMENTATION_FILENAME), {
+        "augmentation": config.augmentation.describe(config.resize_policy, False, with_flips=False),
+        "flips": flips.to_dict()})
     _write_json(os.path.join(fn_args.model_run_dir, names.TRAINING_SPEED_FILENAME),
                 {"batch_size": config.batch_size, "image_size": config.image_size, "phases": speeds},
                 sort_keys=False)  # phases in training order
@@ -231,6 +258,30 @@ def run_fn(fn_args) -> None:
                                               from_saved_model=True)
         logging.info("TFLite: %s (%.1f s with the SavedModel)", ", ".join(sorted(written.values())),
                      time.perf_counter() - started)
+
+
+def _start_from_probe(model, task, fn_args, tf_transform_output, config: TrainerConfig, plan, validation_ds):
+    """Fits the linear probe on the frozen backbone's features of the training split, writes it into the
+    softmax layer and returns ``(outcome so far, the model's weights as the probe)``."""
+    started = time.perf_counter()
+    train = frozen_features.extract(model, task.embedding_layer, inputs.make_dataset(
+        fn_args.train_files, fn_args.data_accessor, tf_transform_output, config, inputs.TRAIN_ONCE, plan))
+    validation = frozen_features.extract(model, task.embedding_layer, validation_ds)
+    weights, bias = linear_probe.fit(*train, config.num_classes, config.seed)
+    linear_probe.install(model, task.probe_layer, weights, bias)
+    outcome = linear_probe.ProbeOutcome(linear_probe.accuracy(*validation, weights, bias))
+    logging.info("linear probe on the frozen backbone: validation accuracy %s (%d training, %d validation "
+                 "images, %.1f s); training starts from it", outcome.probe_validation_accuracy, len(train[1]),
+                 len(validation[1]), time.perf_counter() - started)
+    return outcome, model.get_weights()
+
+
+def _decide_flips(model, validation_ds, config: TrainerConfig) -> "flip_check.FlipDecision":
+    """After the first epoch without flips: the model scores the validation split as it is and mirrored."""
+    accuracy, mirrored, images = flip_check.mirrored_accuracies(model, validation_ds)
+    decision = flip_check.decide(accuracy, mirrored, config.num_classes, images)
+    logging.info("augmentation: %s", decision.describe())
+    return decision
 
 
 def _on_stored_features(model, embedding_layer: str, fn_args, tf_transform_output, config: TrainerConfig, plan):

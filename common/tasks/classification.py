@@ -19,6 +19,7 @@ CONTRACT = TaskContract(
     per_class_metric="recall",
     embedded_dataset="digits",
     inspects_labels=True,
+    decides_flips_from_data=True,
     # Mirrored digits are other glyphs.
     embedded_without_flips=True,
 )

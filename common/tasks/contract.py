@@ -93,6 +93,10 @@ class TaskContract:
     #: The embedded default dataset (``ingest.embedded``) a run without ``--data`` trains on (None: ``--data``
     #: is required).
     embedded_dataset: Optional[str] = None
+    #: Whether mirroring an image may change its target's meaning in a way the augmentation cannot follow
+    #: (a mirrored 'b' is a 'd'): then ``--flips auto`` decides from the data (trainer/flip_check.py); else
+    #: flips are on (masks and boxes are mirrored with the image).
+    decides_flips_from_data: bool = False
     #: Whether the LabelInspector looks for suspected label errors (it needs one class id per image).
     inspects_labels: bool = False
     #: Whether the embedded default trains without horizontal flips (its classes have a handedness).

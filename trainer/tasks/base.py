@@ -25,6 +25,9 @@ class Task:
     model_output_key = names.PROBABILITIES_KEY
     #: uint8 planes a cached transformed example holds per pixel (the image's 3, plus a mask's).
     cached_planes = 3
+    #: Softmax layer over the embedding layer's features that a linear probe can be written into (None: the
+    #: task has no such head; trainer/linear_probe.py).
+    probe_layer = None
     #: TFLite Task Library metadata writer (``image_classifier`` or ``image_segmenter``) for the TFLite files.
     tflite_metadata_writer = "image_classifier"
 

@@ -17,6 +17,7 @@ class Classification(Task):
     name = "classification"
     stratum_key = names.TRANSFORMED_LABEL_KEY
     embedding_layer = "pool"
+    probe_layer = names.PROBABILITIES_KEY
 
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         if config.label_key not in inputs:
