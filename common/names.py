@@ -117,6 +117,14 @@ AUGMENTATION_FILENAME = "augmentation.json"
 #: Written by the Trainer into its model_run artifact (pretrained classifiers): the linear probe's validation
 #: accuracy, the trained model's, and which of the two the exported model is.
 LINEAR_PROBE_FILENAME = "linear_probe.json"
+#: Written by the Trainer into its model_run artifact: the hyperparameters the Tuner chose (if it ran).
+HYPERPARAMETERS_FILENAME = "hyperparameters.json"
+#: The TFX Tuner's outputs (written by TFX's executor): the best values and every trial's score.
+BEST_HYPERPARAMETERS_FILENAME = "best_hyperparameters.txt"
+TUNER_RESULTS_FILENAME = "tuner_results.json"
+TUNER = "Tuner"
+#: The Tuner's custom_config key holding the search settings (trials, steps), beside the TrainerConfig's fields.
+TUNING_CONFIG_KEY = "tuning"
 
 # --- pipeline node ids (read back from ML Metadata by reporting/) ------------------
 LABEL_INSPECTOR = "LabelInspector"

@@ -29,6 +29,7 @@ def option(
     choices: Union[None, Sequence[str], Callable[[], Sequence[str]]] = None,
     parse: Optional[Callable[[str], Any]] = None,
     store_false: bool = False,
+    store_true: bool = False,
     repeat: bool = False,
     metavar: Optional[str] = None,
     task_default: bool = False,
@@ -39,7 +40,7 @@ def option(
     """A dataclass field with a command-line flag.
 
     ``flag`` defaults to ``--field-name``; ``parse`` converts the flag's text
-    (a file name, a comma-separated list); ``store_false`` makes a ``--no-x``
+    (a file name, a comma-separated list); ``store_true`` a ``--x`` switch for a boolean that defaults to False; ``store_false`` makes a ``--no-x``
     switch for a boolean that defaults to True; ``repeat`` collects repeated
     flags into a list; ``task_default`` marks a field whose default depends on
     the task (the flag's default is then None and the caller fills it in).
@@ -49,7 +50,7 @@ def option(
     ``above`` (exclusive) bound a number: a flag outside is refused before anything runs, naming the flag.
     """
     metadata = {_FLAG: dict(help=help, group=group, flag=flag, choices=choices, parse=parse,
-                            store_false=store_false, repeat=repeat, metavar=metavar, task_default=task_default,
+                            store_false=store_false, store_true=store_true, repeat=repeat, metavar=metavar, task_default=task_default,
                             minimum=minimum, maximum=maximum, above=above)}
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 
@@ -88,6 +89,8 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, groups: Dict[str, Any]
         kwargs: Dict[str, Any] = {"dest": dest(field), "help": help_text}
         if spec["store_false"]:
             kwargs.update(action="store_false", default=True)
+        elif spec.get("store_true"):
+            kwargs.update(action="store_true", default=False)
         elif spec["repeat"]:
             kwargs.update(action="append", default=None, metavar=spec["metavar"])
         else:
@@ -95,7 +98,7 @@ def add_flags(parser: argparse.ArgumentParser, cls: type, groups: Dict[str, Any]
                           metavar=spec["metavar"])
             if spec["parse"] is None and default is not None and not isinstance(default, (list, dict, bool)):
                 kwargs["type"] = type(default)
-        if not spec["store_false"] and not spec["repeat"] and "%(default)s" in help_text:
+        if not spec["store_false"] and not spec.get("store_true") and not spec["repeat"] and "%(default)s" in help_text:
             kwargs["help"] = help_text.replace("%(default)s", str(default))
         group.add_argument(flag_name(field), **kwargs)
     for field in _nested(cls):

@@ -42,7 +42,7 @@ BEAM_HEAVY_COMPONENTS = ("ImageValidator", "StatisticsGen", "Transform", "Evalua
 BLOCK_POLICIES = ("model-features", "all", "none")
 LABEL_ISSUE_ACTIONS = ("warn", "stop")
 #: Flag groups, in the order ``--help`` lists them.
-FLAG_GROUPS = ("data", "image validation", "model", "blessing", "output", "scale-out")
+FLAG_GROUPS = ("data", "image validation", "model", "tuning", "blessing", "output", "scale-out")
 
 
 def parse_component_beam_args(items: Sequence[str]) -> Dict[str, List[str]]:
@@ -103,6 +103,22 @@ class TrainingLength:
     #: None: the task's default (filled in by PipelineConfig).
     train_steps: Optional[int] = option(None, parse=int, task_default=True, group="model", minimum=1,
                                         help=lambda: "default: " + tasks.describe_defaults("train_steps"))
+
+
+@dataclasses.dataclass
+class TuningConfig:
+    """TFX's Tuner in the DAG (``--tune``): how many trials, how long each trains."""
+
+    tune: bool = option(False, group="tuning", store_true=True,
+                        help="search hyperparameters with TFX's Tuner before training (learning rate, and per "
+                             "task: flips, head-only vs fine-tuning, the Dice weight), scored on the validation "
+                             "split carved from train; the Trainer then trains with the best")
+    tune_trials: int = option(6, group="tuning", minimum=1, help="trials of the random search (default: %(default)s)")
+    tune_steps: int = option(150, group="tuning", minimum=1,
+                             help="training steps of each trial (default: %(default)s)")
+
+    def custom_config(self) -> Dict[str, int]:
+        return {"trials": self.tune_trials, "steps": self.tune_steps}
 
 
 @dataclasses.dataclass
@@ -170,6 +186,7 @@ class PipelineConfig:
     quality: DataQualityConfig = dataclasses.field(default_factory=DataQualityConfig)
     steps: TrainingLength = dataclasses.field(default_factory=TrainingLength)
     blessing: BlessingConfig = dataclasses.field(default_factory=BlessingConfig)
+    tuning: TuningConfig = dataclasses.field(default_factory=TuningConfig)
     run: RunConfig = dataclasses.field(default_factory=RunConfig)
 
     def __post_init__(self) -> None:
@@ -179,6 +196,8 @@ class PipelineConfig:
         if self.data.path is None and contract.embedded_without_flips:
             # The embedded classes have a handedness (mirrored digits are other glyphs): no horizontal flips.
             self.trainer.augmentation.flip_left_right = False
+            self.trainer.augmentation.flip_reason = (f"the embedded {contract.embedded_dataset} dataset: its "
+                                                     "classes have a handedness")
         if not self.run.pipeline_name:
             self.run.pipeline_name = f"image-{self.trainer.task}"
         versions = cache_keys.code_versions()

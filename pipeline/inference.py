@@ -19,7 +19,7 @@ from tfx import v1 as tfx
 from common import names
 from components.image_validator.component import ImageValidator
 from pipeline.configs import PipelineConfig
-from pipeline.pipeline import _absolute, validation_config
+from pipeline.component_configs import absolute, validation_config
 
 
 def inference_pipeline_name(config: PipelineConfig) -> str:
@@ -49,7 +49,7 @@ def create_inference_pipeline(config: PipelineConfig, input_base: str, model_uri
     )
     return tfx.dsl.Pipeline(
         pipeline_name=inference_pipeline_name(config),
-        pipeline_root=_absolute(os.path.join(os.path.dirname(config.pipeline_root), inference_pipeline_name(config))),
+        pipeline_root=absolute(os.path.join(os.path.dirname(config.pipeline_root), inference_pipeline_name(config))),
         components=[example_gen, image_validator, model, bulk_inferrer],
         enable_cache=False,  # a folder may change under the same path: always predict afresh
         metadata_connection_config=metadata_connection_config,

@@ -8,14 +8,10 @@ TfliteEvaluator -> ModelCardGen -> Pusher (the model and its card); FacetsPages 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 from typing import List, Optional
 
-import tensorflow_data_validation as tfdv
 from ml_metadata.proto import metadata_store_pb2
-from tensorflow_metadata.proto.v0 import schema_pb2
 from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
@@ -26,23 +22,22 @@ from components.facets_pages.component import FacetsPages
 from components.id_free_schema.executor import Executor as IdFreeSchemaGenExecutor
 from components.baseline_resolver import LatestBlessedBaselineStrategy
 from components.image_validator.component import ImageValidator
-from components.image_validator.executor import ValidationConfig
 from components.label_inspector.component import LabelInspector
-from components.label_inspector.executor import InspectionConfig
 from components.model_card.component import ModelCardGen
-from components.model_card.executor import CardConfig
 from components.prepared_example_gen.executor import Executor as PreparedExampleGenExecutor
 from components.staged_transform.executor import Executor as StagedTransformExecutor
 from components.tflite_evaluator.component import TfliteEvaluator
 from common import names
-from common.tasks import contract as task_contract
 from ingest.source import DataSource
 from pipeline import cache_keys
+from pipeline.component_configs import (absolute, inspection_config, lineage, model_card_config,
+                                       statistics_options, validation_config)
 from pipeline.configs import PipelineConfig
 from pipeline.evaluation import eval_config, tflite_eval_config
 
 PREPROCESSING_FN = "trainer.preprocessing.preprocessing_fn"
 RUN_FN = "trainer.run.run_fn"
+TUNER_FN = "trainer.tuner.tuner_fn"
 #: TFMA hooks for the TfliteEvaluator (custom_eval_shared_model, custom_extractors).
 TFLITE_EVALUATION_MODULE = "trainer.tflite_evaluation"
 
@@ -70,82 +65,6 @@ def _runtime_parameters(config: PipelineConfig, data: DataSource) -> dict:
 def runtime_parameter_defaults(config: PipelineConfig, data: DataSource) -> dict:
     """Default value of each Kubeflow runtime parameter (written into the compiled spec's runtimeConfig)."""
     return {name: parameter.default for name, parameter in _runtime_parameters(config, data).items()}
-
-
-def validation_config(config: PipelineConfig) -> ValidationConfig:
-    """What the ImageValidator checks: the one place it is derived from the pipeline config."""
-    trainer, quality, contract = config.trainer, config.quality, config.contract
-    targets = list(contract.target_keys(config.feature_keys))
-    # The validator checks the target kinds it knows (class ids, masks, boxes); another kind: the images only.
-    return ValidationConfig(
-        image_key=trainer.image_key,
-        label_key=targets[0] if contract.target_kind == task_contract.CLASS_ID else None,
-        mask_key=targets[0] if contract.target_kind == task_contract.MASK else None,
-        box_keys=targets if contract.target_kind == task_contract.BOXES else None,
-        num_classes=len(trainer.class_names),
-        class_names=list(trainer.class_names),
-        min_size=quality.min_image_size,
-        max_aspect_ratio=quality.max_aspect_ratio,
-        max_bad_fraction=quality.max_bad_fraction,
-        code_version=config.code_versions["ImageValidator"],
-    )
-
-
-def statistics_options(config: PipelineConfig) -> tfdv.StatsOptions:
-    """How StatisticsGen profiles the examples.
-
-    Semantic-domain stats make TFDV recognise encoded images (image domain, sizes, formats) instead of
-    profiling them as UTF-8 text.  The hint schema names the encoded-image features (the image; the mask
-    for segmentation) as bytes: TFDV's exact top-k/uniques would otherwise count every image's bytes as a
-    distinct string value and hold them all (at 32,000 images: peak RSS 1,216 MB against 884 MB, and
-    6.1 s against 5.0 s), for a top-values list of placeholders.  The inferred schema is the same.
-    """
-    hint = schema_pb2.Schema()
-    for key in config.contract.encoded_image_keys(config.feature_keys):
-        hint.feature.add(name=key, type=schema_pb2.BYTES).image_domain.SetInParent()
-    return tfdv.StatsOptions(enable_semantic_domain_stats=True, schema=hint)
-
-
-def inspection_config(config: PipelineConfig) -> InspectionConfig:
-    """What the LabelInspector reads and decides (tasks with one class id per image)."""
-    trainer, quality = config.trainer, config.quality
-    return InspectionConfig(
-        image_key=trainer.image_key, label_key=trainer.label_key, class_names=list(trainer.class_names),
-        action=quality.label_issues, max_share=quality.max_label_issue_share, seed=trainer.seed,
-        code_version=config.code_versions["LabelInspector"],
-    )
-
-
-#: Training settings a model card lists (the rest of TrainerConfig is plumbing: keys, code versions).
-CARD_SETTINGS = ("backbone", "weights", "image_size", "resize_policy", "batch_size", "steps_per_epoch",
-                 "learning_rate", "fine_tune_learning_rate", "fine_tune_fraction", "early_stopping_patience",
-                 "validation_fraction", "seed", "class_weights", "dice_weight", "augmentation", "tflite",
-                 "distribution")
-
-
-def model_card_config(config: PipelineConfig) -> CardConfig:
-    """What the model card states that no artifact records: names, the data source, the settings."""
-    trainer = dataclasses.asdict(config.trainer)
-    settings = {key: trainer[key] for key in CARD_SETTINGS if trainer.get(key) is not None}
-    settings["train_steps"] = config.steps.train_steps
-    return CardConfig(pipeline_name=config.run.pipeline_name, task=config.task,
-                      class_names=list(config.trainer.class_names), label_key=config.trainer.label_key,
-                      data_source=(_absolute(config.data.path) if config.data.path
-                                   else f"the embedded {config.task} dataset"),
-                      settings=settings, code_version=config.code_versions[names.MODEL_CARD_GEN])
-
-
-def lineage(config: PipelineConfig) -> str:
-    """What a model is comparable with: the same task, the same class names, the same data source.
-
-    The data source is the user's ``--data`` (its path, not its content: a model trained on last week's
-    version of the same photos is a fair baseline) or the embedded dataset of the task.
-    """
-    source = os.path.abspath(config.data.path) if config.data.path and "://" not in config.data.path \
-        else (config.data.path or f"embedded:{config.task}")
-    identity = json.dumps({"task": config.task, "class_names": list(config.trainer.class_names), "data": source},
-                          sort_keys=True)
-    return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
 def _baseline_resolver(candidate, for_kubeflow: bool, model_lineage: str) -> tfx.dsl.Resolver:
@@ -254,15 +173,31 @@ def _transform(config: PipelineConfig, ingested: _Ingested):
     return transform
 
 
-def _trainer(config: PipelineConfig, transform, schema, runtime: dict, model_lineage: str):
+def _tuner(config: PipelineConfig, transform, schema):
+    """``--tune``: TFX's Tuner, searching on the transformed training split (trainer/tuner.py); None without."""
+    if not config.tuning.tune:
+        return None
+    return tfx.components.Tuner(
+        tuner_fn=TUNER_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema,
+        train_args=tfx.proto.TrainArgs(num_steps=config.tuning.tune_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=1),
+        custom_config={**config.trainer.to_dict(), names.TUNING_CONFIG_KEY: config.tuning.custom_config()},
+    )
+
+
+def _trainer(config: PipelineConfig, transform, schema, runtime: dict, model_lineage: str, tuner=None):
     """The validation split that picks the best epoch is carved from train inside the Trainer
     (``--validation-batches`` in its custom_config): TFX's EvalArgs would suggest the eval split, which
-    only the Evaluator reads."""
+    only the Evaluator reads.  With ``--tune`` it trains with the Tuner's best hyperparameters."""
     return tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema,
+        hyperparameters=tuner.outputs["best_hyperparameters"] if tuner is not None else None,
         train_args=runtime.get("train-args", tfx.proto.TrainArgs(num_steps=config.steps.train_steps)),
         custom_config=dataclasses.replace(config.trainer, lineage=model_lineage).to_dict(),
     )
@@ -310,7 +245,7 @@ def _pusher(config: PipelineConfig, model, blessing, model_card) -> AtomicPusher
         # The card is pushed inside the version directory, beside the SavedModel it describes.
         model_card=model_card,
         push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=_absolute(config.serving_model_dir))
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=absolute(config.serving_model_dir))
         ),
     ).with_id(names.PUSHER)
 
@@ -322,7 +257,8 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     ingested = _ingest_and_validate(config, data, runtime, for_kubeflow)
     examples = ingested.examples
     transform = _transform(config, ingested)
-    trainer = _trainer(config, transform, ingested.schema_gen.outputs["schema"], runtime, model_lineage)
+    tuner = _tuner(config, transform, ingested.schema_gen.outputs["schema"])
+    trainer = _trainer(config, transform, ingested.schema_gen.outputs["schema"], runtime, model_lineage, tuner)
     model = trainer.outputs["model"]
     label_inspector = _label_inspector(config, examples, model)
     label_issues = label_inspector.outputs["label_issues"] if label_inspector else None
@@ -340,7 +276,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     if label_inspector is not None:
         # --label-issues stop keeps a model off the serving path.
         pusher.add_upstream_node(label_inspector)
-    components = [*ingested.components(), transform, trainer,
+    components = [*ingested.components(), transform, *([tuner] if tuner else []), trainer,
                   *([label_inspector] if label_inspector else []), facets_pages, model_resolver, evaluator,
                   *([tflite_evaluator] if tflite_evaluator else []), model_card, pusher]
     for component in components:
@@ -348,11 +284,6 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
         if extra:
             component.with_beam_pipeline_args(config.beam_pipeline_args() + extra)
     return components
-
-
-def _absolute(path: str) -> str:
-    """Local paths become absolute (the cache key must not depend on the working dir)."""
-    return path if "://" in path else os.path.abspath(path)
 
 
 def create_pipeline(
@@ -363,7 +294,7 @@ def create_pipeline(
 ) -> tfx.dsl.Pipeline:
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
-        pipeline_root=_absolute(config.pipeline_root),
+        pipeline_root=absolute(config.pipeline_root),
         components=create_components(config, data, for_kubeflow),
         enable_cache=config.run.enable_cache,
         metadata_connection_config=metadata_connection_config,

@@ -53,6 +53,8 @@ class RunSummary:
     #: Pretrained classifiers: the linear probe on the frozen backbone against the trained model, on the
     #: validation split, and which one was kept (empty otherwise).
     linear_probe: Dict[str, object] = dataclasses.field(default_factory=dict)
+    #: ``--tune``: every completed trial (best first: trial_id, score, values) and the values the Trainer used.
+    tuning: Dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
     def all_cached(self) -> bool:
@@ -96,6 +98,7 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     summary.left_out = read_left_out(nodes)
     summary.augmentation = _output_json(nodes, names.TRAINER, "model_run", names.AUGMENTATION_FILENAME)
     summary.linear_probe = _output_json(nodes, names.TRAINER, "model_run", names.LINEAR_PROBE_FILENAME)
+    summary.tuning = read_tuning(nodes)
     # The Evaluator records the baseline it compared with on its blessing (ML Metadata keeps no output
     # events for resolver nodes, so the resolver itself cannot tell).
     blessing = evaluator.outputs.get("blessing", []) if evaluator is not None else []
@@ -123,6 +126,29 @@ def _output_json(nodes: Dict[str, mlmd.NodeRun], node_id: str, key: str, filenam
         return {}
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def read_tuning(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, object]:
+    """The Tuner's trials (TFX writes them best first) and the values the Trainer trained with; {} without."""
+    trials = _output_json(nodes, names.TUNER, "tuner_results", names.TUNER_RESULTS_FILENAME)
+    if not trials:
+        return {}
+    used = _output_json(nodes, names.TRAINER, "model_run", names.HYPERPARAMETERS_FILENAME)
+    return {"trials": trials, "trainer_values": used.get("values", {})}
+
+
+def format_tuning(tuning: Dict[str, object]) -> str:
+    """``Tuning: N trials; best S (values) against S0 for the defaults (the first trial); ...``."""
+    trials = list(tuning["trials"])
+    best = trials[0]
+    defaults = min(trials, key=lambda t: int(t["trial_id"]))
+    values = lambda t: ", ".join(f"{k} {v}" for k, v in sorted(t.items()) if k not in ("trial_id", "score"))  # noqa: E731
+    line = (f"Tuning: {len(trials)} trials scored on the validation split; best {best['score']:.4f} "
+            f"(trial {best['trial_id']}: {values(best)}) against {defaults['score']:.4f} for the defaults "
+            f"(trial {defaults['trial_id']})")
+    trained = tuning.get("trainer_values") or {}
+    return line + (f"; the Trainer trained with {', '.join(f'{k} {v}' for k, v in sorted(trained.items()))}"
+                   if trained else "")
 
 
 def read_example_counts(nodes: Dict[str, mlmd.NodeRun], validation: Dict[str, object]) -> Dict[str, int]:
@@ -343,6 +369,8 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
             lines.append(f"Label issues: {issues['suspects']} of {issues['examples']} examples "
                          f"({100 * float(issues['share']):.1f}%) look mislabelled; see label_issues.csv "
                          f"({'the run stops above --max-label-issue-share' if issues['action'] == 'stop' else 'warning only'})")
+    if summary.tuning:
+        lines.append(format_tuning(summary.tuning))
     if summary.augmentation:
         lines.append(format_augmentation(summary.augmentation))
     if summary.linear_probe:

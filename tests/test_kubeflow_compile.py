@@ -187,3 +187,21 @@ def test_detection_compiles_with_its_curated_schema_coco_metrics_and_the_model_c
     eval_config = job["runtimeConfig"]["parameterValues"]["eval-config"]
     assert "COCODetectionMetrics" in eval_config and "components.box_metrics" in eval_config
     assert (ROOT_DIR / "schema" / "detection" / "schema.pbtxt").is_file()
+
+
+def test_tuning_compiles_into_the_spec_and_feeds_the_trainer(tmp_path):
+    """--tune: TFX's Tuner runs in the compiled pipeline and the Trainer reads its best hyperparameters."""
+    job = json.loads(_compile(tmp_path, "spec.json", "--tune", "--tune-trials", "4", "--tune-steps", "30")
+                     .read_text())
+    spec = pipeline_spec_pb2.PipelineSpec()
+    json_format.ParseDict(job["pipelineSpec"], spec)
+    tasks = spec.root.dag.tasks
+    assert "Tuner" in tasks
+    hyperparameters = tasks["Trainer"].inputs.artifacts["hyperparameters"].task_output_artifact
+    assert (hyperparameters.producer_task, hyperparameters.output_artifact_key) == ("Tuner", "best_hyperparameters")
+    tuner = tasks["Tuner"].inputs.parameters
+    custom = json.loads(tuner["custom_config"].runtime_value.constant.string_value)
+    assert custom["tuning"] == {"trials": 4, "steps": 30} and custom["task"] == "classification"
+    assert "trainer.tuner.tuner_fn" in tuner["tuner_fn"].runtime_value.constant.string_value
+    untuned = json.loads(_compile(tmp_path, "plain.json").read_text())
+    assert "Tuner" not in untuned["pipelineSpec"]["root"]["dag"]["tasks"]

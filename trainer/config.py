@@ -77,6 +77,8 @@ class AugmentationConfig(_DictConfig):
              "the class (classification: after the first epoch, mirrored validation images are scored; flips stay "
              "off when they score clearly worse, as for digits, letters or arrows), 'on' or 'off' "
              "(--no-flip is --flips off)")
+    #: Why flip_left_right was set, where no flag set it (the embedded data's rule); shown in the summary.
+    flip_reason: str = ""
     #: Pad by this fraction of the image size, then crop back at a random offset.
     crop_pad_fraction: float = 0.1
     #: ``--resize crop``: random resized crops cover at least this share of the stored (centre-cropped)
@@ -97,7 +99,9 @@ class AugmentationConfig(_DictConfig):
         text = f"{crop}, brightness ±{self.brightness:g}, contrast ±{self.contrast:.0%}"
         if not with_flips:
             return text
-        flips = {True: "horizontal flips (--flips on)", False: "no horizontal flips (--flips off)"}.get(
+        given = f" ({self.flip_reason})" if self.flip_reason else ""
+        flips = {True: f"horizontal flips{given or ' (--flips on)'}",
+                 False: f"no horizontal flips{given or ' (--flips off)'}"}.get(
             self.flip_left_right, "horizontal flips decided from the data after the first epoch (--flips auto)"
             if decides_flips else "horizontal flips (the targets are mirrored with the image)")
         return f"{text}, {flips}"

@@ -55,9 +55,11 @@ def without_data(config: TrainerConfig) -> FlipDecision:
     """The decision where the data is not asked: the user's flag, or the task's rule."""
     if not config.augmentation.enabled:
         return FlipDecision(False, "flag", "--no-augmentation")
-    if config.augmentation.flip_left_right is not None:
-        return FlipDecision(config.augmentation.flip_left_right, "flag",
-                            f"--flips {'on' if config.augmentation.flip_left_right else 'off'}")
+    flips = config.augmentation.flip_left_right
+    if flips is not None:
+        if config.augmentation.flip_reason:
+            return FlipDecision(flips, "default", config.augmentation.flip_reason)
+        return FlipDecision(flips, "flag", f"--flips {'on' if flips else 'off'}")
     return FlipDecision(True, "task", f"{config.task} mirrors its targets with the image")
 
 

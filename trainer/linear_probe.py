@@ -7,7 +7,8 @@ training split's features, no augmentation), writes it into the classifier's sof
 *is* the probe, as ``softmax(W x + b)`` over the pooled features — and trains from there (linear probing
 then fine-tuning: the head starts right, so early gradients do not wreck the pretrained features).  After
 training, the model is kept only if it scores at least the probe on the validation split carved from train;
-otherwise the probe's weights come back.  Both scores go to the run summary.
+otherwise the probe's weights come back, refitted on the whole training split.  Both scores go to the run
+summary.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-#: Inverse L2 strength of the probe's logistic regression (sklearn's C; the LabelInspector uses 0.5).
-PROBE_C = 0.5
+#: Inverse L2 strength of the probe's logistic regression: sklearn's default, as a probe is usually fitted.
+PROBE_C = 1.0
 
 
 @dataclasses.dataclass
@@ -28,7 +29,6 @@ class ProbeOutcome:
     probe_validation_accuracy: Optional[float]
     trained_validation_accuracy: Optional[float] = None
     kept: str = "trained"
-    probe_eval_accuracy: Optional[float] = None
     reason: str = ""
 
     def to_dict(self) -> Dict[str, object]:
@@ -85,7 +85,7 @@ def keep_better(outcome: ProbeOutcome, trained: Optional[float], restore) -> Pro
     restore()
     outcome.kept = "linear probe"
     outcome.reason = (f"trained {trained:.3f} < probe {outcome.probe_validation_accuracy:.3f} on the validation "
-                      "split: the probe on the frozen backbone is the model")
+                      "split: the probe on the frozen backbone, refitted on every training example, is the model")
     return outcome
 
 

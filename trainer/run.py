@@ -14,13 +14,14 @@ import json
 import math
 import os
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
+import numpy as np
 import tensorflow_transform as tft
 from absl import logging
 
 from common import names
-from trainer import batchnorm, flip_check, frozen_features, inputs, linear_probe, signatures, tflite_export, validation_split
+from trainer import batchnorm, flip_check, frozen_features, inputs, linear_probe, tuning, signatures, tflite_export, validation_split
 from trainer.backbones import resolve_weights
 from trainer.config import TrainerConfig
 from trainer.distribution import make_strategy
@@ -153,127 +154,197 @@ def _learning_rate(phase: Phase):
     return keras.optimizers.schedules.CosineDecay(phase.learning_rate, decay_steps=phase.steps, alpha=0.05)
 
 
+@dataclasses.dataclass
+class _Training:
+    """What every step of one Trainer run reads: its arguments, configuration, task and validation plan."""
+
+    fn_args: object
+    config: TrainerConfig
+    task: object
+    tf_transform_output: object
+    plan: object
+
+    def dataset(self, role: str, config: TrainerConfig = None):
+        return inputs.make_dataset(self.fn_args.train_files, self.fn_args.data_accessor, self.tf_transform_output,
+                                   config or self.config, role, self.plan)
+
+    def training_stream(self, flip: bool):
+        """The augmented training stream, with the horizontal-flip decision filled in."""
+        return self.dataset(inputs.TRAIN, flip_check.with_flips(self.config, flip))
+
+    def record(self, filename: str, values: dict, sort_keys: bool = True) -> None:
+        """A JSON file in the Trainer's model_run artifact (the run summary and the model card read them)."""
+        _write_json(os.path.join(self.fn_args.model_run_dir, filename), values, sort_keys=sort_keys)
+
+
+@dataclasses.dataclass
+class Trained:
+    """A trained model and what its training decided and measured."""
+
+    model: object
+    train_ds: object
+    validation_ds: object
+    flips: flip_check.FlipDecision
+    probe: Optional[linear_probe.ProbeOutcome]
+    speeds: Dict[str, dict]
+
+
 def run_fn(fn_args) -> None:
-    """Trains, then exports a SavedModel with raw-bytes and tf.Example signatures."""
+    """Trains (with the Tuner's best hyperparameters, when it ran), then exports a SavedModel with raw-bytes
+    and tf.Example signatures."""
     config = TrainerConfig.from_dict(fn_args.custom_config)
+    tuned = tuning.values_of(getattr(fn_args, "hyperparameters", None))
+    config = tuning.apply(config, tuned)
+    if "augmentation.flip_left_right" in tuned and config.augmentation.flip_left_right is not None:
+        config.augmentation.flip_reason = "chosen by --tune"
     seed_everything(config.seed)
-    tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    run = _start(fn_args, config)
+    run.record(names.TRAINING_SPLITS_FILENAME, {**run.plan.counts(), "train_steps": fn_args.train_steps,
+                                                "seed": config.seed})
+    run.record(names.HYPERPARAMETERS_FILENAME, {"tuned": bool(tuned), "values": tuned,
+                                                "applied": tuning.read_back(config, tuned)})
+    trained = train(run, fn_args.train_steps)
+    if trained.probe is not None:
+        run.record(names.LINEAR_PROBE_FILENAME, trained.probe.to_dict())
+    run.record(names.AUGMENTATION_FILENAME, {
+        "augmentation": config.augmentation.describe(config.resize_policy, False, with_flips=False),
+        "flips": trained.flips.to_dict()})
+    run.record(names.TRAINING_SPEED_FILENAME, {"batch_size": config.batch_size, "image_size": config.image_size,
+                                               "phases": trained.speeds}, sort_keys=False)  # in training order
+    _export(run, trained.model, trained.validation_ds if run.plan.validation_count else trained.train_ds)
+
+
+def train(run: "_Training", train_steps: int) -> Trained:
+    """Builds the task's model and trains it for ``train_steps`` (the Trainer's run and each Tuner trial)."""
+    config = run.config
+    # --flips auto on a task where mirroring may change the class: the first epoch trains without flips, then
+    # the model decides (trainer/flip_check.py); otherwise the decision is known now.
+    flips = None if flip_check.needs_data(config) else flip_check.without_data(config)
+    train_ds = run.training_stream(flips.flips if flips else False)
+    validation_ds = run.dataset(inputs.VALIDATION)
+    strategy = make_strategy(config.distribution)
+    with strategy.scope():
+        model, backbone = run.task.build_model(config)
+    pretrained = resolve_weights(config.weights) is not None
+    phases = plan_phases(config, train_steps, pretrained)
+    if not pretrained and phases[0].trainable_fraction <= 0:
+        used = batchnorm.recalibrate(model, backbone, run.dataset(inputs.TRAIN_ONCE))
+        logging.info("BatchNorm statistics of the untrained backbone estimated from %d training batches", used)
+    probe = None
+    if pretrained and run.task.probe_layer:
+        probe, probe_weights, probe_features = _start_from_probe(run, model, validation_ds)
+    speeds = {}
+    for phase in phases:
+        speeds[phase.name], flips, train_ds = _train_phase(run, phase, model, backbone, strategy, pretrained,
+                                                           (train_ds, validation_ds), flips)
+    if probe is not None:
+        probe = linear_probe.keep_better(probe, linear_probe.predictions_accuracy(model, validation_ds),
+                                         restore=lambda: _restore_probe(run, model, probe_weights, probe_features))
+        logging.info("linear probe: kept the %s model (%s)", probe.kept, probe.reason)
+    if flips is None:  # every phase trained on stored features: nothing was augmented
+        flips = flip_check.FlipDecision(False, "flag", "no phase augmented its images")
+    return Trained(model, train_ds, validation_ds, flips, probe, speeds)
+
+
+def _start(fn_args, config: TrainerConfig) -> "_Training":
+    """The validation plan: the eval split (fn_args.eval_files) is the Evaluator's, so model selection (early
+    stopping, the flip decision, the probe, the Tuner's objective) uses a share of train."""
+    # transform_graph_path: both the Trainer and the Tuner set it (transform_output is the Trainer's old name).
+    tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path or fn_args.transform_output)
     task = get_task(config.task)
-    # The eval split (fn_args.eval_files) is the Evaluator's: model selection uses a share of train.
     plan = validation_split.plan(
         fn_args.train_files, fn_args.data_accessor, tf_transform_output.transformed_metadata.schema,
         task.stratum_key, config.validation_fraction, max_examples=config.validation_batches * config.batch_size)
     logging.info("examples: %d train, %d validation (carved from train for early stopping)",
                  plan.train_count, plan.validation_count)
-    _write_json(os.path.join(fn_args.model_run_dir, names.TRAINING_SPLITS_FILENAME),
-                {**plan.counts(), "train_steps": fn_args.train_steps, "seed": config.seed})
-    # --flips auto on a task where mirroring may change the class: the first epoch trains without flips, then
-    # the model decides (trainer/flip_check.py); otherwise the decision is known now.
-    flips = None if flip_check.needs_data(config) else flip_check.without_data(config)
+    return _Training(fn_args, config, task, tf_transform_output, plan)
 
-    def training_stream(flip: bool):
-        return inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output,
-                                   flip_check.with_flips(config, flip), inputs.TRAIN, plan)
 
-    train_ds = training_stream(flips.flips if flips else False)
-    validation_ds = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config,
-                                        inputs.VALIDATION, plan)
+def _train_phase(run: _Training, phase: Phase, model, backbone, strategy, pretrained: bool, datasets, flips):
+    """Fits one phase; returns (its speed record, the flip decision, the training stream now in use).
 
-    strategy = make_strategy(config.distribution)
+    The phase that first augments decides ``--flips auto``: one epoch without flips, the decision, then the
+    rest of the phase on a stream with the decided flips (the same optimizer and schedule go on)."""
+    config, (train_ds, validation_ds) = run.config, datasets
     with strategy.scope():
-        model, backbone = task.build_model(config)
-    pretrained = resolve_weights(config.weights) is not None
-    phases = plan_phases(config, fn_args.train_steps, pretrained)
-    if not pretrained and phases[0].trainable_fraction <= 0:
-        once = inputs.make_dataset(fn_args.train_files, fn_args.data_accessor, tf_transform_output, config,
-                                   inputs.TRAIN_ONCE, plan)
-        used = batchnorm.recalibrate(model, backbone, once)
-        logging.info("BatchNorm statistics of the untrained backbone estimated from %d training batches", used)
-    probe = None
-    if pretrained and task.probe_layer:
-        probe, probe_weights = _start_from_probe(model, task, fn_args, tf_transform_output, config, plan,
-                                                 validation_ds)
-    speeds = {}
-    for phase in phases:
-        with strategy.scope():
-            trainable = set_trainable(backbone, phase.trainable_fraction, keep_batchnorm_frozen=pretrained)
-        fit_model, fit_train, fit_validation, on_features = model, train_ds, validation_ds, False
-        if frozen_features.applies(config, model, task.embedding_layer, phase.trainable_fraction,
-                                   strategy.num_replicas_in_sync, plan.train_count + plan.validation_count):
-            fit_model, fit_train, fit_validation = _on_stored_features(model, task.embedding_layer, fn_args,
-                                                                       tf_transform_output, config, plan)
-            on_features = True
-        with strategy.scope():
-            task.compile(fit_model, _learning_rate(phase), config)
-        steps_per_epoch = min(config.steps_per_epoch, phase.steps)
-        epochs = int(math.ceil(phase.steps / steps_per_epoch))
-        logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable, %d replica(s)%s",
-                     phase.name, phase.steps, epochs, phase.learning_rate, trainable, len(backbone.layers),
-                     strategy.num_replicas_in_sync, ", on backbone features computed once" if on_features else "")
-        speed, stopper = TrainingSpeed(config.batch_size), StopAfterSteps(phase.steps)
-        fit_args = dict(
-            steps_per_epoch=steps_per_epoch,
-            validation_data=fit_validation if plan.validation_count else None,
-            callbacks=[
-                stopper,
-                speed,
-                EpochLog(phase.name),
-                *([keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.early_stopping_patience,
-                                                 restore_best_weights=True)] if plan.validation_count else []),
-                keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
-            ],
-            verbose=0,
-        )
-        first_epoch = 0
-        if flips is None and not on_features:
-            fit_model.fit(fit_train, epochs=1, **fit_args)
-            flips = _decide_flips(model, validation_ds, config)
-            fit_train = train_ds = training_stream(flips.flips)
-            first_epoch = 1
-        if stopper.done < phase.steps and first_epoch < epochs:
-            fit_model.fit(fit_train, initial_epoch=first_epoch, epochs=epochs, **fit_args)
-        speeds[phase.name] = {**speed.result(), "planned_steps": phase.steps, "stored_features": on_features}
-        logging.info("phase %s: %d of %d steps, %s training images/s", phase.name, speed.steps, phase.steps,
-                     speeds[phase.name]["images_per_second"])
-    if probe is not None:
-        probe = linear_probe.keep_better(probe, linear_probe.predictions_accuracy(model, validation_ds),
-                                         restore=lambda: model.set_weights(probe_weights))
-        logging.info("linear probe: kept the %s model (%s)", probe.kept, probe.reason)
-        _write_json(os.path.join(fn_args.model_run_dir, names.LINEAR_PROBE_FILENAME), probe.to_dict())
-    if flips is None:  # every phase trained on stored features: nothing was augmented
-        flips = flip_check.FlipDecision(False, "flag", "no phase augmented its images")
-    _write_json(os.path.join(fn_args.model_run_dir, names.AUGMENTATION_FILENAME), {
-        "augmentation": config.augmentation.describe(config.resize_policy, False, with_flips=False),
-        "flips": flips.to_dict()})
-    _write_json(os.path.join(fn_args.model_run_dir, names.TRAINING_SPEED_FILENAME),
-                {"batch_size": config.batch_size, "image_size": config.image_size, "phases": speeds},
-                sort_keys=False)  # phases in training order
+        trainable = set_trainable(backbone, phase.trainable_fraction, keep_batchnorm_frozen=pretrained)
+    fit_model, fit_train, fit_validation, on_features = model, train_ds, validation_ds, False
+    if frozen_features.applies(config, model, run.task.embedding_layer, phase.trainable_fraction,
+                               strategy.num_replicas_in_sync, run.plan.train_count + run.plan.validation_count):
+        fit_model, fit_train, fit_validation = _on_stored_features(model, run)
+        on_features = True
+    with strategy.scope():
+        run.task.compile(fit_model, _learning_rate(phase), config)
+    steps_per_epoch = min(config.steps_per_epoch, phase.steps)
+    epochs = int(math.ceil(phase.steps / steps_per_epoch))
+    logging.info("phase %s: %d steps (%d epochs), lr %g, %d/%d backbone layers trainable, %d replica(s)%s",
+                 phase.name, phase.steps, epochs, phase.learning_rate, trainable, len(backbone.layers),
+                 strategy.num_replicas_in_sync, ", on backbone features computed once" if on_features else "")
+    speed, stopper = TrainingSpeed(config.batch_size), StopAfterSteps(phase.steps)
+    fit_args = dict(steps_per_epoch=steps_per_epoch,
+                    validation_data=fit_validation if run.plan.validation_count else None,
+                    callbacks=_callbacks(run, phase, stopper, speed), verbose=0)
+    first_epoch = 0
+    if flips is None and not on_features:
+        fit_model.fit(fit_train, epochs=1, **fit_args)
+        flips = _decide_flips(model, validation_ds, config)
+        fit_train = train_ds = run.training_stream(flips.flips)
+        first_epoch = 1
+    if stopper.done < phase.steps and first_epoch < epochs:
+        fit_model.fit(fit_train, initial_epoch=first_epoch, epochs=epochs, **fit_args)
+    record = {**speed.result(), "planned_steps": phase.steps, "stored_features": on_features}
+    logging.info("phase %s: %d of %d steps, %s training images/s", phase.name, speed.steps, phase.steps,
+                 record["images_per_second"])
+    return record, flips, train_ds
+
+
+def _callbacks(run: _Training, phase: Phase, stopper, speed) -> list:
+    early_stopping = ([keras.callbacks.EarlyStopping(monitor="val_loss", patience=run.config.early_stopping_patience,
+                                                     restore_best_weights=True)]
+                      if run.plan.validation_count else [])
+    # TensorBoard logs go to the Trainer's model_run artifact (a Tuner trial has none).
+    log_dir = getattr(run.fn_args, "model_run_dir", None)
+    tensorboard = [keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch")] if log_dir else []
+    return [stopper, speed, EpochLog(phase.name), *early_stopping, *tensorboard]
+
+
+def _export(run: _Training, model, calibration_ds) -> None:
+    """The SavedModel with its signatures, then the TFLite files (int8 calibrated on ``calibration_ds``)."""
+    config, serving_dir = run.config, run.fn_args.serving_model_dir
     started = time.perf_counter()
-    signatures.export_model(model, tf_transform_output, config, fn_args.serving_model_dir)
+    signatures.export_model(model, run.tf_transform_output, config, serving_dir)
     logging.info("SavedModel exported in %.1f s", time.perf_counter() - started)
     if config.tflite != "none":
-        representative = _representative_images(validation_ds if plan.validation_count else train_ds) \
-            if config.tflite == "int8" else None
-        written = tflite_export.export_tflite(model, config, fn_args.serving_model_dir, representative,
-                                              from_saved_model=True)
+        representative = _representative_images(calibration_ds) if config.tflite == "int8" else None
+        written = tflite_export.export_tflite(model, config, serving_dir, representative, from_saved_model=True)
         logging.info("TFLite: %s (%.1f s with the SavedModel)", ", ".join(sorted(written.values())),
                      time.perf_counter() - started)
 
 
-def _start_from_probe(model, task, fn_args, tf_transform_output, config: TrainerConfig, plan, validation_ds):
+def _start_from_probe(run: _Training, model, validation_ds):
     """Fits the linear probe on the frozen backbone's features of the training split, writes it into the
-    softmax layer and returns ``(outcome so far, the model's weights as the probe)``."""
+    softmax layer and returns ``(outcome so far, the model's weights as the probe, the features it saw)``."""
     started = time.perf_counter()
-    train = frozen_features.extract(model, task.embedding_layer, inputs.make_dataset(
-        fn_args.train_files, fn_args.data_accessor, tf_transform_output, config, inputs.TRAIN_ONCE, plan))
-    validation = frozen_features.extract(model, task.embedding_layer, validation_ds)
-    weights, bias = linear_probe.fit(*train, config.num_classes, config.seed)
-    linear_probe.install(model, task.probe_layer, weights, bias)
+    layer = run.task.embedding_layer
+    train = frozen_features.extract(model, layer, run.dataset(inputs.TRAIN_ONCE))
+    validation = frozen_features.extract(model, layer, validation_ds)
+    weights, bias = linear_probe.fit(*train, run.config.num_classes, run.config.seed)
+    linear_probe.install(model, run.task.probe_layer, weights, bias)
     outcome = linear_probe.ProbeOutcome(linear_probe.accuracy(*validation, weights, bias))
     logging.info("linear probe on the frozen backbone: validation accuracy %s (%d training, %d validation "
                  "images, %.1f s); training starts from it", outcome.probe_validation_accuracy, len(train[1]),
                  len(validation[1]), time.perf_counter() - started)
-    return outcome, model.get_weights()
+    return outcome, model.get_weights(), (train, validation)
+
+
+def _restore_probe(run: _Training, model, weights, features) -> None:
+    """The probe is the model: its weights come back, refitted on every training example (the validation
+    split has done its job of choosing), as a probe fitted on the whole training split would be."""
+    (train_x, train_y), (validation_x, validation_y) = features
+    model.set_weights(weights)
+    refit = linear_probe.fit(np.concatenate([train_x, validation_x]), np.concatenate([train_y, validation_y]),
+                             run.config.num_classes, run.config.seed)
+    linear_probe.install(model, run.task.probe_layer, *refit)
 
 
 def _decide_flips(model, validation_ds, config: TrainerConfig) -> "flip_check.FlipDecision":
@@ -284,16 +355,15 @@ def _decide_flips(model, validation_ds, config: TrainerConfig) -> "flip_check.Fl
     return decision
 
 
-def _on_stored_features(model, embedding_layer: str, fn_args, tf_transform_output, config: TrainerConfig, plan):
+def _on_stored_features(model, run: _Training):
     """(head model, training stream, validation batches) on backbone features computed once per image."""
     started = time.perf_counter()
-    train = frozen_features.extract(model, embedding_layer, inputs.make_dataset(
-        fn_args.train_files, fn_args.data_accessor, tf_transform_output, config, inputs.TRAIN_ONCE, plan))
-    validation = frozen_features.extract(model, embedding_layer, inputs.make_dataset(
-        fn_args.train_files, fn_args.data_accessor, tf_transform_output, config, inputs.VALIDATION, plan))
+    layer, config = run.task.embedding_layer, run.config
+    train = frozen_features.extract(model, layer, run.dataset(inputs.TRAIN_ONCE))
+    validation = frozen_features.extract(model, layer, run.dataset(inputs.VALIDATION))
     logging.info("backbone features of %d training and %d validation images computed once in %.1f s",
                  len(train[1]), len(validation[1]), time.perf_counter() - started)
-    return (frozen_features.head_model(model, embedding_layer), frozen_features.training_dataset(*train, config),
+    return (frozen_features.head_model(model, layer), frozen_features.training_dataset(*train, config),
             frozen_features.validation_dataset(*validation, config))
 
 

@@ -97,6 +97,22 @@ def _count(name: str, value: float):
     return int(value) if name == "example_count" and value == value else value
 
 
+def _training_decisions(facts: Dict[str, Any]) -> List[str]:
+    """What the Trainer decided beyond the settings: tuned hyperparameters, the horizontal-flip decision."""
+    blocks = []
+    tuned = (facts.get("hyperparameters") or {}).get("applied") or {}
+    if tuned:
+        blocks.append("Tuned by --tune (TFX Tuner, scored on the validation split carved from train): "
+                      + ", ".join(f"{k} = {v}" for k, v in sorted(tuned.items())) + ".")
+    elif facts.get("hyperparameters") is not None:
+        blocks.append("Hyperparameters: not tuned (the settings above).")
+    flips = (facts.get("augmentation") or {}).get("flips")
+    if flips:
+        blocks.append(f"Horizontal flips {'on' if flips.get('flips') else 'off'} "
+                      f"({flips.get('decided_by')}: {flips.get('reason')}).")
+    return blocks
+
+
 def build_sections(config: CardConfig, facts: Dict[str, Any]) -> List[Section]:
     """The card: details, data, training, evaluation, blessing, limitations — from ``facts`` only."""
     task, classes = config.task, config.class_names
@@ -146,6 +162,7 @@ def build_sections(config: CardConfig, facts: Dict[str, Any]) -> List[Section]:
 
     training = Section("Training configuration", [pairs(sorted((k, v if isinstance(v, str) else json.dumps(v))
                                                                  for k, v in settings.items()))])
+    training.blocks.extend(_training_decisions(facts))
 
     evaluation = Section("Evaluation (eval split)", [
         Table(["metric", "value"], [[k, _count(k, v)] for k, v in sorted(metrics.items()) if "/" not in k])])
@@ -229,6 +246,8 @@ class Executor(base_executor.BaseExecutor):
             "files": _model_files(model_uri),
             "validation": _json(_uri(input_dict, spec.VALIDATION_REPORT_KEY), REPORT_FILENAME),
             "training_splits": _json(_uri(input_dict, spec.MODEL_RUN_KEY), names.TRAINING_SPLITS_FILENAME),
+            "hyperparameters": _json(_uri(input_dict, spec.MODEL_RUN_KEY), names.HYPERPARAMETERS_FILENAME),
+            "augmentation": _json(_uri(input_dict, spec.MODEL_RUN_KEY), names.AUGMENTATION_FILENAME),
             "label_issues": _json(_uri(input_dict, spec.LABEL_ISSUES_KEY), LABEL_ISSUES_SUMMARY),
             "metrics": metrics,
             "per_class": per_class,

@@ -31,6 +31,14 @@ class Task:
     #: TFLite Task Library metadata writer (``image_classifier`` or ``image_segmenter``) for the TFLite files.
     tflite_metadata_writer = "image_classifier"
 
+    def search_space(self, config: TrainerConfig, pretrained: bool) -> Dict[str, list]:
+        """``--tune``'s choices: TrainerConfig field (``augmentation.x`` for augmentation fields) -> values, the
+        configuration's own value first (the first trial runs the defaults, the baseline the best is shown beside).
+
+        Every task tunes the learning rate; a task adds what matters for it (trainer/tuning.py)."""
+        rate = config.learning_rate
+        return {"learning_rate": [rate, rate / 4, rate / 2, rate * 2]}
+
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         """Transform-graph outputs for the target (empty when the input has none, as in serving)."""
         raise NotImplementedError

@@ -19,6 +19,19 @@ class Classification(Task):
     embedding_layer = "pool"
     probe_layer = names.PROBABILITIES_KEY
 
+    def search_space(self, config: TrainerConfig, pretrained: bool) -> Dict[str, list]:
+        """Flips on or off (where no flag fixed them), and with pretrained weights head-only against
+        fine-tuning and the fine-tuning rate."""
+        space = super().search_space(config, pretrained)
+        if config.augmentation.enabled and config.augmentation.flip_left_right is None:
+            space["augmentation.flip_left_right"] = ["auto", "off", "on"]  # --flips values
+        if pretrained:
+            head = 0.5 if config.head_steps_fraction is None else config.head_steps_fraction
+            space["head_steps_fraction"] = [head, *[v for v in (0.5, 1.0) if v != head]]
+            rate = config.fine_tune_learning_rate
+            space["fine_tune_learning_rate"] = [rate, rate / 2, rate * 2]
+        return space
+
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         if config.label_key not in inputs:
             return {}

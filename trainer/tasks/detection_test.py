@@ -50,7 +50,7 @@ def test_flips_and_crops_move_the_boxes_with_the_pixels():
         x0, y0 = 8 + 3 * i, 10 + 2 * i
         images[i, y0:y0 + 20, x0:x0 + 12] = 255.0
         boxes[i, 0] = [x0 / 64, y0 / 64, (x0 + 12) / 64, (y0 + 20) / 64, 2]
-    config = AugmentationConfig(brightness=0.0, contrast=0.0, crop_pad_fraction=0.15)
+    config = AugmentationConfig(brightness=0.0, contrast=0.0, crop_pad_fraction=0.15, flip_left_right=True)
     augmented, crops = augmentation.augment_geometry(tf.constant(images), config, seed=(3, 4))
     moved = augment_boxes(tf.constant(boxes), crops).numpy()
     flipped = crops.numpy()[:, 1] > crops.numpy()[:, 3]

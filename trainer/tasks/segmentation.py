@@ -19,6 +19,11 @@ class Segmentation(Task):
     cached_planes = 4
     tflite_metadata_writer = "image_segmenter"
 
+    def search_space(self, config: TrainerConfig, pretrained: bool) -> Dict[str, list]:
+        """The learning rate and the weight of the soft-Dice term."""
+        weights = [config.dice_weight, *[v for v in (0.0, 0.5, 1.0, 2.0) if v != config.dice_weight]]
+        return {**super().search_space(config, pretrained), "dice_weight": weights}
+
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         if config.mask_key not in inputs:
             return {}
