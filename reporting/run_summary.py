@@ -143,9 +143,12 @@ def format_tuning(tuning: Dict[str, object]) -> str:
     best = trials[0]
     defaults = min(trials, key=lambda t: int(t["trial_id"]))
     values = lambda t: ", ".join(f"{k} {v}" for k, v in sorted(t.items()) if k not in ("trial_id", "score"))  # noqa: E731
-    line = (f"Tuning: {len(trials)} trials scored on the validation split; best {best['score']:.4f} "
-            f"(trial {best['trial_id']}: {values(best)}) against {defaults['score']:.4f} for the defaults "
-            f"(trial {defaults['trial_id']})")
+    line = f"Tuning: {len(trials)} trials scored on the validation split; "
+    if best is defaults:
+        line += f"the defaults scored best ({best['score']:.4f}: {values(best)})"
+    else:
+        line += (f"best {best['score']:.4f} (trial {best['trial_id']}: {values(best)}) against "
+                 f"{defaults['score']:.4f} for the defaults (trial {defaults['trial_id']})")
     trained = tuning.get("trainer_values") or {}
     return line + (f"; the Trainer trained with {', '.join(f'{k} {v}' for k, v in sorted(trained.items()))}"
                    if trained else "")

@@ -39,3 +39,13 @@ def test_held_out_splits_not_chosen_are_read_from_the_manifest():
 
     assert unused_sources({"layout": {"unused": {"test/": 127}}, "rejected": []}) == {"test/": 127}
     assert unused_sources({"rejected": []}) == {} and unused_sources({}) == {}
+
+
+def test_the_tuning_line_sets_the_best_trial_beside_the_defaults():
+    from reporting.run_summary import format_tuning
+
+    trials = [{"trial_id": "2", "score": 0.9, "learning_rate": 0.004}, {"trial_id": "0", "score": 0.8, "learning_rate": 0.002}]
+    line = format_tuning({"trials": trials, "trainer_values": {"learning_rate": 0.004}})
+    assert "best 0.9000 (trial 2: learning_rate 0.004) against 0.8000 for the defaults (trial 0)" in line
+    assert line.endswith("the Trainer trained with learning_rate 0.004")
+    assert "the defaults scored best (0.8000" in format_tuning({"trials": trials[1:]})
