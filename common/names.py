@@ -123,6 +123,8 @@ HYPERPARAMETERS_FILENAME = "hyperparameters.json"
 BEST_HYPERPARAMETERS_FILENAME = "best_hyperparameters.txt"
 TUNER_RESULTS_FILENAME = "tuner_results.json"
 TUNER = "Tuner"
+#: Node id of the Importer of ``--hyperparameters FILE``.
+HYPERPARAMETERS_IMPORTER = "hyperparameters_importer"
 #: The Tuner's custom_config key holding the search settings (trials, steps), beside the TrainerConfig's fields.
 TUNING_CONFIG_KEY = "tuning"
 

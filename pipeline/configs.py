@@ -116,6 +116,14 @@ class TuningConfig:
     tune_trials: int = option(6, group="tuning", minimum=1, help="trials of the random search (default: %(default)s)")
     tune_steps: int = option(150, group="tuning", minimum=1,
                              help="training steps of each trial (default: %(default)s)")
+    hyperparameters_file: Optional[str] = option(
+        None, flag="--hyperparameters", group="tuning",
+        help="train with saved hyperparameters instead of tuning: a JSON file as the Tuner writes it "
+             "(best_hyperparameters.txt, e.g. from an earlier --tune run) or {\"learning_rate\": 0.001, ...}")
+
+    def __post_init__(self) -> None:
+        if self.tune and self.hyperparameters_file:
+            raise ValueError("--tune and --hyperparameters: choose one (tune now, or train with saved values)")
 
     def custom_config(self) -> Dict[str, int]:
         return {"trials": self.tune_trials, "steps": self.tune_steps}
@@ -193,6 +201,10 @@ class PipelineConfig:
         contract = tasks.get(self.trainer.task)  # an unknown task is refused here, by name
         if self.steps.train_steps is None:
             self.steps.train_steps = contract.defaults.train_steps
+        if self.tuning.tune:
+            self.trainer.hyperparameters_source = "--tune (TFX Tuner, scored on the validation split)"
+        elif self.tuning.hyperparameters_file:
+            self.trainer.hyperparameters_source = f"--hyperparameters {self.tuning.hyperparameters_file}"
         if self.data.path is None and contract.embedded_without_flips:
             # The embedded classes have a handedness (mirrored digits are other glyphs): no horizontal flips.
             self.trainer.augmentation.flip_left_right = False
@@ -308,3 +320,24 @@ def check_local_files(config: PipelineConfig) -> None:
                          "for where each backbone's file comes from) or leave out --weights")
     if not config.quality.schema_in_image:
         config.resolve_schema_file()  # a missing --schema file is named now, before the data is prepared
+    if config.tuning.hyperparameters_file:
+        read_hyperparameters(config)
+
+
+def read_hyperparameters(config: PipelineConfig) -> Dict[str, object]:
+    """The values of ``--hyperparameters FILE``, checked against the Trainer's configuration now (a typo or a
+    file from another task is named before anything runs, not in the Trainer)."""
+    import json
+
+    from trainer import tuning
+
+    path = config.tuning.hyperparameters_file
+    if not os.path.isfile(path):
+        raise ValueError(f"--hyperparameters {path}: no such file")
+    try:
+        values = tuning.values_of(json.loads(Path(path).read_text()))
+        tuning.apply(config.trainer, values)
+    except (json.JSONDecodeError, ValueError, TypeError, AttributeError) as err:
+        raise ValueError(f"--hyperparameters {path}: {err}; give the best_hyperparameters.txt a --tune run "
+                         "wrote, or a JSON object of TrainerConfig fields") from None
+    return values

@@ -47,3 +47,20 @@ def test_a_renamed_flag_names_its_new_name(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["--eval-steps", "5"])
     assert "--eval-steps is now --validation-batches" in capsys.readouterr().err
+
+
+def test_saved_hyperparameters_are_checked_before_anything_runs(tmp_path):
+    parser = argparse.ArgumentParser()
+    configs.add_cli_flags(parser)
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text('{"space": [], "values": {"learning_rate": 0.001, "augmentation.flip_left_right": "off"}}')
+    bad.write_text('{"values": {"learning_rat": 0.001}}')
+    config = configs.from_cli(parser.parse_args(["--hyperparameters", str(good)]))
+    assert configs.read_hyperparameters(config) == {"learning_rate": 0.001, "augmentation.flip_left_right": "off"}
+    assert config.trainer.hyperparameters_source == f"--hyperparameters {good}"
+    with pytest.raises(ValueError, match=r"--hyperparameters .*bad.json: hyperparameter 'learning_rat' is no"):
+        configs.check_local_files(configs.from_cli(parser.parse_args(["--hyperparameters", str(bad)])))
+    with pytest.raises(ValueError, match="--hyperparameters .*missing.json: no such file"):
+        configs.check_local_files(configs.from_cli(parser.parse_args(["--hyperparameters", str(tmp_path / "missing.json")])))
+    with pytest.raises(ValueError, match="--tune and --hyperparameters: choose one"):
+        configs.from_cli(parser.parse_args(["--tune", "--hyperparameters", str(good)]))

@@ -188,16 +188,28 @@ def _tuner(config: PipelineConfig, transform, schema):
     )
 
 
-def _trainer(config: PipelineConfig, transform, schema, runtime: dict, model_lineage: str, tuner=None):
+def _saved_hyperparameters(config: PipelineConfig):
+    """``--hyperparameters FILE``: an Importer of a folder holding only that file (TFX's Trainer reads the one
+    file of its hyperparameters artifact), content-addressed so an edited file is a new artifact."""
+    path = config.tuning.hyperparameters_file
+    if not path:
+        return None
+    folder = path if "://" in path else os.path.dirname(
+        cache_keys.content_addressed_copy(path, os.path.join(config.run.output_dir, "hyperparameters")))
+    return tfx.dsl.Importer(source_uri=folder, artifact_type=tfx.types.standard_artifacts.HyperParameters
+                            ).with_id(names.HYPERPARAMETERS_IMPORTER)
+
+
+def _trainer(config: PipelineConfig, transform, schema, runtime: dict, model_lineage: str, hyperparameters=None):
     """The validation split that picks the best epoch is carved from train inside the Trainer
     (``--validation-batches`` in its custom_config): TFX's EvalArgs would suggest the eval split, which
-    only the Evaluator reads.  With ``--tune`` it trains with the Tuner's best hyperparameters."""
+    only the Evaluator reads.  ``hyperparameters``: the Tuner's best, or the imported ``--hyperparameters``."""
     return tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema,
-        hyperparameters=tuner.outputs["best_hyperparameters"] if tuner is not None else None,
+        hyperparameters=hyperparameters,
         train_args=runtime.get("train-args", tfx.proto.TrainArgs(num_steps=config.steps.train_steps)),
         custom_config=dataclasses.replace(config.trainer, lineage=model_lineage).to_dict(),
     )
@@ -258,7 +270,11 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     examples = ingested.examples
     transform = _transform(config, ingested)
     tuner = _tuner(config, transform, ingested.schema_gen.outputs["schema"])
-    trainer = _trainer(config, transform, ingested.schema_gen.outputs["schema"], runtime, model_lineage, tuner)
+    saved = _saved_hyperparameters(config)
+    hyperparameters = (tuner.outputs["best_hyperparameters"] if tuner else saved.outputs["result"] if saved
+                       else None)
+    trainer = _trainer(config, transform, ingested.schema_gen.outputs["schema"], runtime, model_lineage,
+                       hyperparameters)
     model = trainer.outputs["model"]
     label_inspector = _label_inspector(config, examples, model)
     label_issues = label_inspector.outputs["label_issues"] if label_inspector else None
@@ -276,7 +292,7 @@ def create_components(config: PipelineConfig, data: DataSource, for_kubeflow: bo
     if label_inspector is not None:
         # --label-issues stop keeps a model off the serving path.
         pusher.add_upstream_node(label_inspector)
-    components = [*ingested.components(), transform, *([tuner] if tuner else []), trainer,
+    components = [*ingested.components(), transform, *[c for c in (tuner, saved) if c], trainer,
                   *([label_inspector] if label_inspector else []), facets_pages, model_resolver, evaluator,
                   *([tflite_evaluator] if tflite_evaluator else []), model_card, pusher]
     for component in components:

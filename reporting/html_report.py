@@ -493,6 +493,30 @@ def _tflite_table(tflite: Dict[str, Dict[str, float]], metrics: Dict[str, float]
             + _table(["TFLite model", "metric", "value", "SavedModel"], rows, cls="tflite"))
 
 
+def _training_section(run: RunInputs) -> str:
+    """What training decided: the augmentation and its flips, the linear probe, and every Tuner trial."""
+    heading = "<h2 id=training>Training</h2>"
+    augmentation = run_summary.read_trainer_record(run.nodes, names.AUGMENTATION_FILENAME)
+    if not augmentation:
+        return heading + "<p class=muted>the Trainer has not run in this run</p>"
+    parts = [heading, f"<p>{_esc(run_summary.format_augmentation(augmentation))}</p>"]
+    probe = run_summary.read_trainer_record(run.nodes, names.LINEAR_PROBE_FILENAME)
+    if probe:
+        parts.append(f"<p>Linear probe on the frozen backbone: {_esc(probe.get('reason', ''))}; kept the "
+                     f"{_esc(probe.get('kept'))} model.</p>")
+    tuning = run_summary.read_tuning(run.nodes)
+    if tuning:
+        trials = sorted(tuning["trials"], key=lambda t: int(t["trial_id"]))
+        names_ = sorted({k for t in trials for k in t} - {"trial_id", "score"})
+        parts.append(f"<p>{_esc(run_summary.format_tuning(tuning))}</p>")
+        parts.append(svg_bars([(f"trial {t['trial_id']}", float(t["score"])) for t in trials],
+                              "validation score per trial (trial 0: the defaults)"))
+        parts.append(_table(["trial", "score", *names_],
+                            [[t["trial_id"], f"{float(t['score']):.4f}", *[t.get(n, "") for n in names_]]
+                             for t in trials], cls="trials"))
+    return "".join(parts)
+
+
 def _evaluation_section(run: RunInputs) -> str:
     """The Evaluator's metrics, the TFLite files' and the blessing, with the failed checks when not blessed."""
     heading = "<h2 id=evaluation>Evaluation</h2>"
@@ -538,6 +562,7 @@ def build_html(metadata_path: str, pipeline_name: str, run_id: Optional[str] = N
         _schema_section(schema, curated=names.IMPORT_SCHEMA_GEN in run.nodes),
         _skew_section(run, stats, schema, drift_threshold),
         _drift_section(run, stats, schema, drift_threshold),
+        _training_section(run),
         _evaluation_section(run),
     ]
     title = f"Data report — {pipeline_name} — run {run.run_id}"

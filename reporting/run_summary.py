@@ -55,6 +55,8 @@ class RunSummary:
     linear_probe: Dict[str, object] = dataclasses.field(default_factory=dict)
     #: ``--tune``: every completed trial (best first: trial_id, score, values) and the values the Trainer used.
     tuning: Dict[str, object] = dataclasses.field(default_factory=dict)
+    #: The hyperparameters the Trainer applied and where they came from (hyperparameters.json).
+    hyperparameters: Dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
     def all_cached(self) -> bool:
@@ -99,6 +101,7 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     summary.augmentation = _output_json(nodes, names.TRAINER, "model_run", names.AUGMENTATION_FILENAME)
     summary.linear_probe = _output_json(nodes, names.TRAINER, "model_run", names.LINEAR_PROBE_FILENAME)
     summary.tuning = read_tuning(nodes)
+    summary.hyperparameters = read_trainer_record(nodes, names.HYPERPARAMETERS_FILENAME)
     # The Evaluator records the baseline it compared with on its blessing (ML Metadata keeps no output
     # events for resolver nodes, so the resolver itself cannot tell).
     blessing = evaluator.outputs.get("blessing", []) if evaluator is not None else []
@@ -126,6 +129,11 @@ def _output_json(nodes: Dict[str, mlmd.NodeRun], node_id: str, key: str, filenam
         return {}
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def read_trainer_record(nodes: Dict[str, mlmd.NodeRun], filename: str) -> Dict:
+    """A JSON record of the Trainer's model_run artifact (augmentation, linear probe, hyperparameters); {}."""
+    return _output_json(nodes, names.TRAINER, "model_run", filename)
 
 
 def read_tuning(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, object]:
@@ -374,6 +382,10 @@ def format_summary(summary: RunSummary, total_seconds: float) -> str:
                          f"({'the run stops above --max-label-issue-share' if issues['action'] == 'stop' else 'warning only'})")
     if summary.tuning:
         lines.append(format_tuning(summary.tuning))
+    elif summary.hyperparameters.get("applied"):
+        applied = summary.hyperparameters["applied"]
+        lines.append(f"Hyperparameters from {summary.hyperparameters.get('source')}: "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(applied.items())))
     if summary.augmentation:
         lines.append(format_augmentation(summary.augmentation))
     if summary.linear_probe:

@@ -111,6 +111,10 @@ def compile_pipeline(config: configs.PipelineConfig, image: str, output_file: st
     if schema_file and "://" not in schema_file and not config.quality.schema_in_image:
         raise ValueError(f"--schema {schema_file} is a local file; Kubeflow steps cannot read it. "
                          "Copy it to object storage (gs://, s3://) and pass that path.")
+    saved = config.tuning.hyperparameters_file
+    if saved and "://" not in saved:
+        raise ValueError(f"--hyperparameters {saved} is a local file; Kubeflow steps cannot read it. Copy it into "
+                         "a folder of its own in object storage (gs://, s3://) and pass that folder.")
     check_image_reference(image)
     data = _data_source(config)
     tfx_pipeline = create_pipeline(config, data, for_kubeflow=True)

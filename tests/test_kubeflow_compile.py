@@ -205,3 +205,17 @@ def test_tuning_compiles_into_the_spec_and_feeds_the_trainer(tmp_path):
     assert "trainer.tuner.tuner_fn" in tuner["tuner_fn"].runtime_value.constant.string_value
     untuned = json.loads(_compile(tmp_path, "plain.json").read_text())
     assert "Tuner" not in untuned["pipelineSpec"]["root"]["dag"]["tasks"]
+
+
+def test_saved_hyperparameters_must_be_in_object_storage_for_kubeflow(tmp_path, capsys):
+    saved = tmp_path / "best_hyperparameters.txt"
+    saved.write_text('{"values": {"learning_rate": 0.001}}')
+    labels = tmp_path / "labels.txt"
+    labels.write_text("cat\ndog\n")
+    code = kubeflow_compile.main(["--data", "gs://example-bucket/data", "--labels", str(labels), "--pipeline-root",
+                                  ROOT, "--image", IMAGE, "--spec-file", str(tmp_path / "s.json"),
+                                  "--hyperparameters", str(saved)])
+    assert code == 2 and "is a local file; Kubeflow steps cannot read it" in capsys.readouterr().err
+    job = json.loads(_compile(tmp_path, "remote.json", "--hyperparameters", "gs://example-bucket/hp").read_text())
+    trainer = job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"]["inputs"]["artifacts"]["hyperparameters"]
+    assert trainer["taskOutputArtifact"]["producerTask"] == "hyperparameters_importer"

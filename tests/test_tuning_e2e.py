@@ -30,10 +30,25 @@ def test_the_trainer_trains_with_the_tuners_best_values_and_a_rerun_is_cached(tm
     recorded = json.load(open(os.path.join(trainer["outputs"]["model_run"][0], "hyperparameters.json")))
     assert recorded["tuned"] and recorded["values"] == best
     assert recorded["applied"]["learning_rate"] == best["learning_rate"]
-    assert "Tuning: 3 trials scored on the validation split; best" in console
+    assert "Tuning: 3 trials scored on the validation split; " in console
     assert ("for the defaults (trial 0)" in console or "the defaults scored best" in console)
     assert "Search: Running Trial" not in console
+
+    report = open(os.path.join(tmp_path, "out", "reports", "latest", "data_report.html"), encoding="utf-8").read()
+    assert "<h2 id=training>" in report and report.count("<tr><td>", report.index('class="trials"')) >= 3
 
     assert local_run.main(argv) == 0  # nothing changed: the Tuner is served from the cache too
     rerun = json.load(open(summary_path))
     assert {c["node_id"]: c["state"] for c in rerun["components"]}["Tuner"] == "CACHED"
+
+    # The best values saved, then imported: no Tuner, the Trainer trains with them and says where they came from.
+    tuner = next(c for c in summary["components"] if c["node_id"] == "Tuner")
+    saved = os.path.join(tuner["outputs"]["best_hyperparameters"][0], "best_hyperparameters.txt")
+    imported = [a for a in argv if a not in ("--tune",)]
+    imported = imported[:imported.index("--tune-trials")] + ["--min-accuracy", "0", "--hyperparameters", saved]
+    capsys.readouterr()
+    assert local_run.main(imported) == 0
+    third = json.load(open(summary_path))
+    assert "Tuner" not in [c["node_id"] for c in third["components"]]
+    assert third["hyperparameters"]["applied"] == recorded["applied"]
+    assert f"Hyperparameters from --hyperparameters {saved}" in capsys.readouterr().out

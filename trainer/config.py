@@ -213,6 +213,8 @@ class TrainerConfig(TransformConfig):
                                    "(default: " + tasks.describe_defaults("tflite") + ")")
     distribution: str = option("none", choices=DISTRIBUTIONS, group="scale-out",
                                help="tf.distribute strategy for the Trainer (default: %(default)s)")
+    #: Where the Trainer's hyperparameters come from, in words ("--tune", "--hyperparameters FILE"); "" for none.
+    hyperparameters_source: str = ""
     #: Hash of every module run_fn imports (see pipeline/cache_keys.py); ``code_version`` covers Transform's.
     training_code_version: str = ""
     #: Task + class names + data source: a blessed model is a baseline only for models of the same lineage

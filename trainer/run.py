@@ -201,7 +201,8 @@ def run_fn(fn_args) -> None:
     run = _start(fn_args, config)
     run.record(names.TRAINING_SPLITS_FILENAME, {**run.plan.counts(), "train_steps": fn_args.train_steps,
                                                 "seed": config.seed})
-    run.record(names.HYPERPARAMETERS_FILENAME, {"tuned": bool(tuned), "values": tuned,
+    run.record(names.HYPERPARAMETERS_FILENAME, {"tuned": bool(tuned), "source": config.hyperparameters_source,
+                                                "values": tuned,
                                                 "applied": tuning.read_back(config, tuned)})
     trained = train(run, fn_args.train_steps)
     if trained.probe is not None:

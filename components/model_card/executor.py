@@ -100,9 +100,10 @@ def _count(name: str, value: float):
 def _training_decisions(facts: Dict[str, Any]) -> List[str]:
     """What the Trainer decided beyond the settings: tuned hyperparameters, the horizontal-flip decision."""
     blocks = []
-    tuned = (facts.get("hyperparameters") or {}).get("applied") or {}
+    record = facts.get("hyperparameters") or {}
+    tuned = record.get("applied") or {}
     if tuned:
-        blocks.append("Tuned by --tune (TFX Tuner, scored on the validation split carved from train): "
+        blocks.append(f"Hyperparameters from {record.get('source') or 'the Tuner'}: "
                       + ", ".join(f"{k} = {v}" for k, v in sorted(tuned.items())) + ".")
     elif facts.get("hyperparameters") is not None:
         blocks.append("Hyperparameters: not tuned (the settings above).")
