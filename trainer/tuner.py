@@ -4,7 +4,8 @@ Why not KerasTuner's ``Tuner``: keras-tuner 1.4.8 builds and fits multi-backend 
 tf_keras (Keras 2) models TFX 1.16 needs (keras-tuner#1039).  Its ``BaseTuner`` with ``run_trial`` overridden
 needs no Keras model at all: the oracle proposes values (random search, seeded), each trial trains the task's
 model with them through the Trainer's own ``train`` on the training split for ``--tune-steps`` steps, and
-the objective is the validation split carved from train — never the eval split that blesses.  TFX's Tuner
+the task's objective (``Task.tuning_objective``: validation accuracy, mean IoU, or the loss where no tuned
+setting changes it) is measured on the validation split carved from train — never the eval split that blesses.  TFX's Tuner
 executor then writes the best values, which the Trainer applies (``trainer.tuning``).
 """
 
@@ -35,12 +36,10 @@ def search_space(task, config: TrainerConfig):
 
 
 def objective(config: TrainerConfig):
-    """The validation accuracy where the model reports one (classification), else the validation loss."""
+    """The task's objective on the validation split (``Task.tuning_objective``)."""
     import keras_tuner
 
-    if get_task(config.task).probe_layer:  # a softmax classifier compiled with accuracy
-        return keras_tuner.Objective("val_accuracy", "max")
-    return keras_tuner.Objective("val_loss", "min")
+    return keras_tuner.Objective(*get_task(config.task).tuning_objective)
 
 
 def _oracle(config: TrainerConfig, space, trials: int):
@@ -74,8 +73,8 @@ def _tuner_class():
             trial_run = training._Training(self._run.fn_args, config, self._run.task,
                                            self._run.tf_transform_output, self._run.plan)
             trained = training.train(trial_run, self._steps)
-            scores = trained.model.evaluate(trained.validation_ds, return_dict=True, verbose=0)
-            result = {f"val_{name}": float(value) for name, value in scores.items()}
+            name = self._run.task.tuning_objective[0]
+            result = {name: self._run.task.tuning_score(trained.model, trained.validation_ds, config)}
             logging.info("tuning trial %s: %s -> %s", trial.trial_id, values, result)
             return result
 

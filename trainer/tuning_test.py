@@ -46,3 +46,30 @@ def test_each_task_searches_what_matters_to_it_with_its_defaults_first(task, pre
 def test_flips_fixed_by_a_flag_are_not_searched():
     config = TrainerConfig(class_names=["a", "b"], augmentation=AugmentationConfig(flip_left_right=False))
     assert "augmentation.flip_left_right" not in get_task("classification").search_space(config, False)
+
+
+@pytest.mark.parametrize("task", ["classification", "segmentation", "detection"])
+def test_no_objective_is_a_loss_that_a_searched_setting_changes(task):
+    """A Dice weight of 0 'wins' on a loss without its Dice term: such a search must score a metric."""
+    config = TrainerConfig(task=task, class_names=["a", "b"])
+    space = get_task(task).search_space(config, pretrained=False)
+    loss_settings = {"dice_weight", "class_weights"}
+    if loss_settings & set(space):
+        assert get_task(task).tuning_objective[0] != "val_loss"
+
+
+def test_segmentation_trials_are_scored_by_mean_iou_without_ignored_pixels():
+    import numpy as np
+    import tensorflow as tf
+
+    masks = np.array([[[0], [1]], [[1], [255]]], np.uint8)[None]  # one 2x2 mask, one pixel ignored
+    predicted = np.zeros((1, 2, 2, 2), np.float32)
+    predicted[0, 0, 0, 0] = predicted[0, 0, 1, 1] = predicted[0, 1, 0, 0] = predicted[0, 1, 1, 0] = 1.0
+
+    def model(images, training=False):
+        return tf.constant(predicted)
+
+    config = TrainerConfig(task="segmentation", class_names=["a", "b"])
+    score = get_task("segmentation").tuning_score(model, [(np.zeros((1, 2, 2, 3)), masks)], config)
+    # class a: 1 right of (1 true + 1 false) -> 1/2; class b: 1 right of 2 true -> 1/2; the 255 pixel left out
+    assert score == pytest.approx(0.5)

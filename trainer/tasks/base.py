@@ -39,6 +39,14 @@ class Task:
         rate = config.learning_rate
         return {"learning_rate": [rate, rate / 4, rate / 2, rate * 2]}
 
+    #: The Tuner's objective on the validation split: (name, "max" or "min").  The loss only where no tuned
+    #: setting changes the loss itself (a Dice weight of 0 would "win" on a loss without its Dice term).
+    tuning_objective = ("val_loss", "min")
+
+    def tuning_score(self, model, validation_batches, config: TrainerConfig) -> float:
+        """The value of :attr:`tuning_objective` for a trained model on the validation batches."""
+        return float(model.evaluate(validation_batches, return_dict=True, verbose=0)["loss"])
+
     def transform_targets(self, inputs: Dict, config: TransformConfig) -> Dict:
         """Transform-graph outputs for the target (empty when the input has none, as in serving)."""
         raise NotImplementedError

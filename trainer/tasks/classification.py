@@ -19,6 +19,11 @@ class Classification(Task):
     embedding_layer = "pool"
     probe_layer = names.PROBABILITIES_KEY
 
+    tuning_objective = ("val_accuracy", "max")
+
+    def tuning_score(self, model, validation_batches, config: TrainerConfig) -> float:
+        return float(model.evaluate(validation_batches, return_dict=True, verbose=0)["accuracy"])
+
     def search_space(self, config: TrainerConfig, pretrained: bool) -> Dict[str, list]:
         """Flips on or off (where no flag fixed them), and with pretrained weights head-only against
         fine-tuning and the fine-tuning rate."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Dict
 
+import numpy as np
 import tensorflow as tf
 
 from common import names
@@ -18,6 +19,23 @@ class Segmentation(Task):
     name = "segmentation"
     cached_planes = 4
     tflite_metadata_writer = "image_segmenter"
+
+    #: Mean IoU, not the loss: the Dice weight the Tuner varies is part of the loss.
+    tuning_objective = ("val_mean_iou", "max")
+
+    def tuning_score(self, model, validation_batches, config: TrainerConfig) -> float:
+        """Mean IoU over the validation pixels (ignored pixels left out; classes absent from both sides too)."""
+        classes = config.num_classes
+        confusion = np.zeros((classes, classes), np.int64)
+        for images, masks in validation_batches:
+            predicted = np.argmax(model(images, training=False), axis=-1).reshape(-1)
+            labels = np.asarray(masks).reshape(-1)
+            kept = labels != names.IGNORE_LABEL
+            confusion += np.bincount(labels[kept] * classes + predicted[kept],
+                                     minlength=classes * classes).reshape(classes, classes)
+        union = confusion.sum(0) + confusion.sum(1) - np.diag(confusion)
+        present = union > 0
+        return float(np.mean(np.diag(confusion)[present] / union[present])) if present.any() else 0.0
 
     def search_space(self, config: TrainerConfig, pretrained: bool) -> Dict[str, list]:
         """The learning rate and the weight of the soft-Dice term."""
