@@ -20,6 +20,7 @@ import numpy as np
 
 from common import tasks
 from trainer.config import TrainerConfig
+from trainer.linear_probe import predictions_accuracy
 
 #: Flips go on when mirrored validation images keep at least this share of the model's skill above chance.
 MIN_KEPT_SKILL = 0.8
@@ -72,17 +73,12 @@ def mirrored_accuracies(model, validation_batches) -> Tuple[float, float, int]:
     """(accuracy, accuracy on the mirrored images with the same labels, images) over the validation batches."""
     import tensorflow as tf
 
-    right = mirrored_right = count = 0
-    for images, labels in validation_batches:
-        labels = np.asarray(labels).reshape(-1)
-        predicted = np.argmax(model(images, training=False), axis=-1)
-        mirrored = np.argmax(model(tf.image.flip_left_right(images), training=False), axis=-1)
-        right += int(np.sum(predicted == labels))
-        mirrored_right += int(np.sum(mirrored == labels))
-        count += len(labels)
+    batches = list(validation_batches)
+    count = sum(len(np.asarray(labels).reshape(-1)) for _, labels in batches)
     if not count:
         return 0.0, 0.0, 0
-    return right / count, mirrored_right / count, count
+    mirrored = [(tf.image.flip_left_right(images), labels) for images, labels in batches]
+    return predictions_accuracy(model, batches), predictions_accuracy(model, mirrored), count
 
 
 def decide(accuracy: float, mirrored_accuracy: float, num_classes: int, images: int) -> FlipDecision:

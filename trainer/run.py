@@ -155,8 +155,9 @@ def _learning_rate(phase: Phase):
 
 
 @dataclasses.dataclass
-class _Training:
-    """What every step of one Trainer run reads: its arguments, configuration, task and validation plan."""
+class Training:
+    """What every step of one training reads — the Trainer's run or a Tuner trial: its arguments,
+    configuration, task and validation plan."""
 
     fn_args: object
     config: TrainerConfig
@@ -198,7 +199,7 @@ def run_fn(fn_args) -> None:
     if "augmentation.flip_left_right" in tuned and config.augmentation.flip_left_right is not None:
         config.augmentation.flip_reason = "chosen by --tune"
     seed_everything(config.seed)
-    run = _start(fn_args, config)
+    run = start(fn_args, config)
     run.record(names.TRAINING_SPLITS_FILENAME, {**run.plan.counts(), "train_steps": fn_args.train_steps,
                                                 "seed": config.seed})
     run.record(names.HYPERPARAMETERS_FILENAME, {"tuned": bool(tuned), "source": config.hyperparameters_source,
@@ -215,7 +216,7 @@ def run_fn(fn_args) -> None:
     _export(run, trained.model, trained.validation_ds if run.plan.validation_count else trained.train_ds)
 
 
-def train(run: "_Training", train_steps: int) -> Trained:
+def train(run: "Training", train_steps: int) -> Trained:
     """Builds the task's model and trains it for ``train_steps`` (the Trainer's run and each Tuner trial)."""
     config = run.config
     # --flips auto on a task where mirroring may change the class: the first epoch trains without flips, then
@@ -247,7 +248,7 @@ def train(run: "_Training", train_steps: int) -> Trained:
     return Trained(model, train_ds, validation_ds, flips, probe, speeds)
 
 
-def _start(fn_args, config: TrainerConfig) -> "_Training":
+def start(fn_args, config: TrainerConfig) -> "Training":
     """The validation plan: the eval split (fn_args.eval_files) is the Evaluator's, so model selection (early
     stopping, the flip decision, the probe, the Tuner's objective) uses a share of train."""
     # transform_graph_path: both the Trainer and the Tuner set it (transform_output is the Trainer's old name).
@@ -258,10 +259,10 @@ def _start(fn_args, config: TrainerConfig) -> "_Training":
         task.stratum_key, config.validation_fraction, max_examples=config.validation_batches * config.batch_size)
     logging.info("examples: %d train, %d validation (carved from train for early stopping)",
                  plan.train_count, plan.validation_count)
-    return _Training(fn_args, config, task, tf_transform_output, plan)
+    return Training(fn_args, config, task, tf_transform_output, plan)
 
 
-def _train_phase(run: _Training, phase: Phase, model, backbone, strategy, pretrained: bool, datasets, flips):
+def _train_phase(run: Training, phase: Phase, model, backbone, strategy, pretrained: bool, datasets, flips):
     """Fits one phase; returns (its speed record, the flip decision, the training stream now in use).
 
     The phase that first augments decides ``--flips auto``: one epoch without flips, the decision, then the
@@ -299,7 +300,7 @@ def _train_phase(run: _Training, phase: Phase, model, backbone, strategy, pretra
     return record, flips, train_ds
 
 
-def _callbacks(run: _Training, phase: Phase, stopper, speed) -> list:
+def _callbacks(run: Training, phase: Phase, stopper, speed) -> list:
     early_stopping = ([keras.callbacks.EarlyStopping(monitor="val_loss", patience=run.config.early_stopping_patience,
                                                      restore_best_weights=True)]
                       if run.plan.validation_count else [])
@@ -309,7 +310,7 @@ def _callbacks(run: _Training, phase: Phase, stopper, speed) -> list:
     return [stopper, speed, EpochLog(phase.name), *early_stopping, *tensorboard]
 
 
-def _export(run: _Training, model, calibration_ds) -> None:
+def _export(run: Training, model, calibration_ds) -> None:
     """The SavedModel with its signatures, then the TFLite files (int8 calibrated on ``calibration_ds``)."""
     config, serving_dir = run.config, run.fn_args.serving_model_dir
     started = time.perf_counter()
@@ -322,7 +323,7 @@ def _export(run: _Training, model, calibration_ds) -> None:
                      time.perf_counter() - started)
 
 
-def _start_from_probe(run: _Training, model, validation_ds):
+def _start_from_probe(run: Training, model, validation_ds):
     """Fits the linear probe on the frozen backbone's features of the training split, writes it into the
     softmax layer and returns ``(outcome so far, the model's weights as the probe, the features it saw)``."""
     started = time.perf_counter()
@@ -338,7 +339,7 @@ def _start_from_probe(run: _Training, model, validation_ds):
     return outcome, model.get_weights(), (train, validation)
 
 
-def _restore_probe(run: _Training, model, weights, features) -> None:
+def _restore_probe(run: Training, model, weights, features) -> None:
     """The probe is the model: its weights come back, refitted on every training example (the validation
     split has done its job of choosing), as a probe fitted on the whole training split would be."""
     (train_x, train_y), (validation_x, validation_y) = features
@@ -356,7 +357,7 @@ def _decide_flips(model, validation_ds, config: TrainerConfig) -> "flip_check.Fl
     return decision
 
 
-def _on_stored_features(model, run: _Training):
+def _on_stored_features(model, run: Training):
     """(head model, training stream, validation batches) on backbone features computed once per image."""
     started = time.perf_counter()
     layer, config = run.task.embedding_layer, run.config

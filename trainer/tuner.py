@@ -62,7 +62,7 @@ def _tuner_class():
     class ImageTuner(base_tuner.BaseTuner):
         """Each trial: the Trainer's training with the trial's values, scored on the validation split."""
 
-        def __init__(self, run: "training._Training", steps: int, **kwargs):
+        def __init__(self, run: "training.Training", steps: int, **kwargs):
             super().__init__(**kwargs)
             self._run, self._steps = run, steps
 
@@ -70,7 +70,7 @@ def _tuner_class():
             values = trial.hyperparameters.values
             config = tuning.apply(self._run.config, values)
             training.seed_everything(config.seed)
-            trial_run = training._Training(self._run.fn_args, config, self._run.task,
+            trial_run = training.Training(self._run.fn_args, config, self._run.task,
                                            self._run.tf_transform_output, self._run.plan)
             trained = training.train(trial_run, self._steps)
             name = self._run.task.tuning_objective[0]
@@ -97,7 +97,7 @@ def tuner_fn(fn_args):
     custom = dict(fn_args.custom_config)
     settings: Dict[str, Any] = custom.pop(names.TUNING_CONFIG_KEY)
     config = TrainerConfig.from_dict(custom)
-    run = training._start(fn_args, config)
+    run = training.start(fn_args, config)
     oracle = _oracle(config, search_space(run.task, config), settings["trials"])
     tuner = _tuner_class()(run, settings["steps"], oracle=oracle,
                            directory=os.path.join(fn_args.working_dir, "trials"), project_name="image_tuner",
