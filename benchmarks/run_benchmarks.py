@@ -3,7 +3,7 @@
     python benchmarks/run_benchmarks.py [classification] [segmentation] [corrupt] [cifar] [isbi]
                                         [seeds-classification] [seeds-segmentation] [transfer] [throughput]
                                         [label-issues] [detection] [seeds-detection] [bccd] [anchor]
-                                        [scale] [scale-128k] [flips] [probe]
+                                        [scale] [scale-128k] [flips] [probe] [tune]
 
 ``anchor`` runs TFX's own CIFAR-10 pipeline (../shared/anchors/tfx-cifar10)
 and ours on its work, alternately A B A B, and records wall time, peak RSS
@@ -23,6 +23,9 @@ are mirror images of each other), digits as a user's folder, clothing3 and the C
 
 ``probe`` runs SqueezeNet with the shared ImageNet weights on clothing3 and the CIFAR subset as photo
 folders, against an independent linear probe on the same frozen features and split (benchmarks/probe.py).
+
+``tune`` runs the default and ``--tune`` side by side on the CIFAR subset and the embedded digits
+(benchmarks/tune.py).
 
 ``seeds-*`` runs the embedded default five times, each fresh (new output
 folder) with ``--seed`` 0-4, and records every run's quality and blessing with
@@ -436,7 +439,7 @@ def run_seeds(name: str) -> dict:
 def main(argv):
     sys.path.insert(0, str(ROOT))  # benchmarks.* and the project's packages
     names = argv or ["classification", "segmentation", "seeds-classification", "seeds-segmentation"]
-    special = ("transfer", "throughput", "label-issues", "anchor", "scale", "scale-128k", "flips", "probe")
+    special = ("transfer", "throughput", "label-issues", "anchor", "scale", "scale-128k", "flips", "probe", "tune")
     unknown = [n for n in names if n.removeprefix("seeds-") not in CASES and n not in special]
     if unknown:
         print(f"unknown case(s) {unknown}; choose from {sorted(CASES)}", file=sys.stderr)
@@ -465,6 +468,10 @@ def main(argv):
 
             # Issue [12]'s memory target: flat from 2,000 to 128,000 images (~12 min on 2 cores).
             results[name] = scale.measure(2000, 128000)
+        elif name == "tune":
+            from benchmarks import tune
+
+            results[name] = tune.measure()
         elif name == "probe":
             from benchmarks import probe
 
