@@ -317,6 +317,8 @@ CASES: Dict[str, Tuple[str, ...]] = {
         "--learning-rate", "0.01", "--batch-size", "4", "--min-mean-iou", "0.5", "--block-anomalies", "all",
         "--max-bad-fraction", "0.2", "--tflite", "int8", "--beam-workers", "2",
         "--component-beam-arg=Transform=--direct_num_workers=3"),
+    # --tune: TFX's Tuner before the Trainer, which reads its best hyperparameters.
+    "tuned-embedded": ("--tune", "--tune-trials", "3", "--tune-steps", "40"),
     # The user's own prepared data: no curated schema (SchemaGen infers one), flips on, another backbone.
     "own-data-classification": (
         "--data", "{data}", "--labels", "{labels}", "--backbone", "squeezenet", "--weights", "none",
@@ -376,6 +378,10 @@ def test_compiled_components_are_configured_as_the_local_ones(case: str, tmp_pat
     flips = trainer["custom_config"]["augmentation"]["flip_left_right"]
     assert flips is (None if own is not None else False), \
         "embedded datasets train without flips; the user's data leaves them to the data (--flips auto)"
+    if "--tune" in CASES[case]:  # the Tuner was compared too, and runs our tuner_fn with the flags' budget
+        tuner = compiled["Tuner"].parameters
+        assert tuner["tuner_fn"] == "trainer.tuner.tuner_fn" and tuner["custom_config"]["tuning"] == {
+            "trials": 3, "steps": 40}
     if case == "segmentation-with-flags":
         assert trainer["train_args"] == {"num_steps": 7} and trainer["custom_config"]["image_size"] == 48
         assert compiled["Transform"].beam_args[-1] == "--direct_num_workers=3"
