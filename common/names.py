@@ -114,6 +114,9 @@ PREDICTIONS_CSV = "predictions.csv"
 TRAINING_SPEED_FILENAME = "training_speed.json"
 #: Written by the Trainer into its model_run artifact: the augmentation in force and the flip decision.
 AUGMENTATION_FILENAME = "augmentation.json"
+#: Written by the Trainer into its model_run artifact: a few training images as the model saw them, augmented
+#: (PNG files ``0.png``, ``1.png``, ...), for the report.
+AUGMENTED_SAMPLES_DIRNAME = "augmented_samples"
 #: Written by the Trainer into its model_run artifact (pretrained classifiers): the linear probe's validation
 #: accuracy, the trained model's, and which of the two the exported model is.
 LINEAR_PROBE_FILENAME = "linear_probe.json"

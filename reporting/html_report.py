@@ -493,13 +493,27 @@ def _tflite_table(tflite: Dict[str, Dict[str, float]], metrics: Dict[str, float]
             + _table(["TFLite model", "metric", "value", "SavedModel"], rows, cls="tflite"))
 
 
+def _augmented_samples(run: RunInputs) -> str:
+    """The Trainer's augmented training images (as the model saw them), as thumbnails."""
+    trainer = run.nodes.get(names.TRAINER)
+    folder = os.path.join(trainer.uri("model_run"), names.AUGMENTED_SAMPLES_DIRNAME) \
+        if trainer and trainer.outputs.get("model_run") else None
+    if not folder or not os.path.isdir(folder):
+        return ""
+    files = sorted((name for name in os.listdir(folder) if name.endswith(".png")),
+                   key=lambda name: int(name.split(".")[0]))
+    tiles = [(_thumbnail(open(os.path.join(folder, name), "rb").read()), f"training image {name.split('.')[0]}")
+             for name in files]
+    return _grid("Training images as the model saw them (augmented)", tiles)
+
+
 def _training_section(run: RunInputs) -> str:
     """What training decided: the augmentation and its flips, the linear probe, and every Tuner trial."""
     heading = "<h2 id=training>Training</h2>"
     augmentation = run_summary.read_trainer_record(run.nodes, names.AUGMENTATION_FILENAME)
     if not augmentation:
         return heading + "<p class=muted>the Trainer has not run in this run</p>"
-    parts = [heading, f"<p>{_esc(run_summary.format_augmentation(augmentation))}</p>"]
+    parts = [heading, f"<p>{_esc(run_summary.format_augmentation(augmentation))}</p>", _augmented_samples(run)]
     probe = run_summary.read_trainer_record(run.nodes, names.LINEAR_PROBE_FILENAME)
     if probe:
         parts.append(f"<p>Linear probe on the frozen backbone: {_esc(probe.get('reason', ''))}; kept the "

@@ -36,6 +36,8 @@ def test_the_trainer_trains_with_the_tuners_best_values_and_a_rerun_is_cached(tm
 
     report = open(os.path.join(tmp_path, "out", "reports", "latest", "data_report.html"), encoding="utf-8").read()
     assert "<h2 id=training>" in report and report.count("<tr><td>", report.index('class="trials"')) >= 3
+    samples = report[report.index("Training images as the model saw them"):report.index('class="trials"')]
+    assert samples.count('<img src="data:image/png;base64,') == 8  # augmented, as the model saw them
 
     assert local_run.main(argv) == 0  # nothing changed: the Tuner is served from the cache too
     rerun = json.load(open(summary_path))

@@ -213,6 +213,7 @@ def run_fn(fn_args) -> None:
         "flips": trained.flips.to_dict()})
     run.record(names.TRAINING_SPEED_FILENAME, {"batch_size": config.batch_size, "image_size": config.image_size,
                                                "phases": trained.speeds}, sort_keys=False)  # in training order
+    _write_augmented_samples(run, trained.train_ds)
     _export(run, trained.model, trained.validation_ds if run.plan.validation_count else trained.train_ds)
 
 
@@ -321,6 +322,21 @@ def _export(run: Training, model, calibration_ds) -> None:
         written = tflite_export.export_tflite(model, config, serving_dir, representative, from_saved_model=True)
         logging.info("TFLite: %s (%.1f s with the SavedModel)", ", ".join(sorted(written.values())),
                      time.perf_counter() - started)
+
+
+#: Augmented training images written for the report.
+AUGMENTED_SAMPLES = 8
+
+
+def _write_augmented_samples(run: Training, train_ds) -> None:
+    """A few images of the training stream exactly as the model saw them (augmented, flips as decided), so a
+    user can see what the augmentation does to their images."""
+    folder = os.path.join(run.fn_args.model_run_dir, names.AUGMENTED_SAMPLES_DIRNAME)
+    tf.io.gfile.makedirs(folder)
+    for images, _ in train_ds.take(1):
+        for index, image in enumerate(images[:AUGMENTED_SAMPLES]):
+            pixels = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
+            tf.io.write_file(os.path.join(folder, f"{index}.png"), tf.io.encode_png(pixels))
 
 
 def _start_from_probe(run: Training, model, validation_ds):
