@@ -10,6 +10,7 @@ of comparing task names.  A new task registers its own with :func:`register`.
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -25,8 +26,6 @@ class DataPreparation:
     """One way of turning a user's folders into prepared shards."""
 
     name: str
-    #: What ``--data`` must look like, for the error when nothing fits.
-    kind: str
     #: Whether this preparation reads ``path`` (otherwise it is taken as a folder of TFRecords).
     reads: Callable[[Path], bool]
     #: ``(source, cache_root, class names or [], data config) -> Preparation``.
@@ -64,8 +63,6 @@ def class_names_or_labels_file(root: Path, class_names: Sequence[str]) -> List[s
 
 
 def contains_images(root: Path) -> bool:
-    import os
-
     return any(f.lower().endswith(ANY_IMAGE_EXTENSIONS) for _, _, files in os.walk(root, followlinks=True)
                for f in files)
 
@@ -102,11 +99,8 @@ def _boxes(source: Path, cache_root: Path, class_names: List[str], data: DataCon
 
 
 register(DataPreparation(
-    "class_folders", "class folders, split folders or a CSV manifest",
-    reads=lambda path: path.is_file() or contains_images(path), prepare=_class_folders))
+    "class_folders", reads=lambda path: path.is_file() or contains_images(path), prepare=_class_folders))
 register(DataPreparation(
-    "image_mask_folders", f"a folder with {segmentation_prep.IMAGES_DIR}/ and {segmentation_prep.MASKS_DIR}/",
-    reads=lambda path: (path / segmentation_prep.IMAGES_DIR).is_dir(), prepare=_image_mask_folders))
+    "image_mask_folders", reads=lambda path: (path / segmentation_prep.IMAGES_DIR).is_dir(), prepare=_image_mask_folders))
 register(DataPreparation(
-    "boxes", "a Pascal VOC folder or a CSV of boxes",
-    reads=lambda path: path.is_file() or detection_prep.is_voc(path), prepare=_boxes))
+    "boxes", reads=lambda path: path.is_file() or detection_prep.is_voc(path), prepare=_boxes))

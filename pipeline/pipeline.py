@@ -182,8 +182,7 @@ def _tuner(config: PipelineConfig, transform, schema):
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema,
-        train_args=tfx.proto.TrainArgs(num_steps=config.tuning.tune_steps),
-        eval_args=tfx.proto.EvalArgs(num_steps=1),
+        # The budget (trials, steps per trial) travels in custom_config, the one place trainer/tuner.py reads it.
         custom_config={**config.trainer.to_dict(), names.TUNING_CONFIG_KEY: config.tuning.custom_config()},
     )
 

@@ -98,8 +98,8 @@ def build_summary(metadata_path: str, pipeline_name: str, label_key: str, class_
     summary.label_issues = read_label_issues(nodes)
     summary.tflite_metrics = read_tflite_evaluation(nodes)
     summary.left_out = read_left_out(nodes)
-    summary.augmentation = _output_json(nodes, names.TRAINER, "model_run", names.AUGMENTATION_FILENAME)
-    summary.linear_probe = _output_json(nodes, names.TRAINER, "model_run", names.LINEAR_PROBE_FILENAME)
+    summary.augmentation = read_trainer_record(nodes, names.AUGMENTATION_FILENAME)
+    summary.linear_probe = read_trainer_record(nodes, names.LINEAR_PROBE_FILENAME)
     summary.tuning = read_tuning(nodes)
     summary.hyperparameters = read_trainer_record(nodes, names.HYPERPARAMETERS_FILENAME)
     # The Evaluator records the baseline it compared with on its blessing (ML Metadata keeps no output
@@ -141,7 +141,7 @@ def read_tuning(nodes: Dict[str, mlmd.NodeRun]) -> Dict[str, object]:
     trials = _output_json(nodes, names.TUNER, "tuner_results", names.TUNER_RESULTS_FILENAME)
     if not trials:
         return {}
-    used = _output_json(nodes, names.TRAINER, "model_run", names.HYPERPARAMETERS_FILENAME)
+    used = read_trainer_record(nodes, names.HYPERPARAMETERS_FILENAME)
     return {"trials": trials, "trainer_values": used.get("values", {})}
 
 

@@ -98,7 +98,7 @@ def brightness_task():
 
     tasks.register(BRIGHTNESS)
     preparations.register(preparations.DataPreparation(
-        "value_csv", "a CSV of path,value", reads=lambda path: path.suffix == ".csv", prepare=_prepare_value_csv))
+        "value_csv", reads=lambda path: path.suffix == ".csv", prepare=_prepare_value_csv))
     evaluation.register_eval_config(TASK)(_eval_config)
     yield BRIGHTNESS
     tasks.unregister(TASK)
